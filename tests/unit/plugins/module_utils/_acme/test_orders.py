@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import (
+    OrderRunner, Want, needs_issuance, parse_wants)
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
+
+DIR = "https://ca.example/dir"
+NOW = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
+
+
+def have(**over):
+    meta = {"identifiers": ["example.test", "www.example.test"], "key_type": "ec-p256", "directory_url": DIR,
+            "not_before": "2026-05-20T00:00:00Z", "not_after": "2026-08-18T00:00:00Z", "serial": "ab"}
+    meta.update(over)
+    return meta
+
+
+def want(**over):
+    item = {"name": "example.test", "identifiers": ["example.test", "www.example.test"]}
+    item.update(over)
+    return Want(item, {})
+
+
+@pytest.mark.parametrize("meta, w, due, reason", [
+    (None, want(), True, "no certificate"),
+    (have(), want(), False, "valid until"),
+    (have(), want(force=True), True, "forced"),
+    (have(directory_url="https://other/dir"), want(), True, "another ACME directory"),
+    (have(), want(identifiers=["example.test", "api.example.test"]), True,
+     "identifiers changed (added api.example.test; removed www.example.test)"),
+    (have(), want(key_type="rsa-2048"), True, "key type changed"),
+    (have(), want(renew_before_days=80), True, "inside renewal window"),
+    (have(not_after="2026-06-05T00:00:00Z"), want(), True, "inside renewal window"),
+    (have(not_after="2026-05-30T00:00:00Z"), want(), True, "expired"),
+    (have(), want(identifiers=["WWW.example.test", "example.test"]), False, "valid until"),
+])
+def test_needs_issuance(meta, w, due, reason):
+    got_due, got_reason = needs_issuance(meta, "PEM" if meta else None, w, DIR, NOW)
+    assert got_due is due
+    assert reason in got_reason
+
+
+def test_missing_cert_file_is_due():
+    assert needs_issuance(have(), None, want(), DIR, NOW)[0] is True
+
+
+def test_parse_wants_rejects_bad_input_before_anything():
+    with pytest.raises(InputError, match="unique"):
+        parse_wants([{"name": "a", "identifiers": ["a.example"]}, {"name": "a", "identifiers": ["b.example"]}], {})
+    with pytest.raises(InputError, match="key_type"):
+        parse_wants([{"name": "a", "identifiers": ["a.example"], "key_type": "dsa"}], {})
+    with pytest.raises(InputError, match="non-empty"):
+        parse_wants([], {})
+    wants = parse_wants([{"name": "a", "identifiers": ["a.example"]}], {"key_type": "ec-p384", "renew_before_days": 5})
+    assert wants[0].key_type == "ec-p384" and wants[0].renew_before_days == 5.0
+
+
+def test_nothing_due_never_connects(tmp_path):
+    store = Store(str(tmp_path))
+    store.write_cert("example.test", b"KEY", "CERT", "CHAIN", dict(have(), name="example.test"))
+
+    def connect():
+        raise AssertionError("no ACME connection may be opened when nothing is due")
+
+    runner = OrderRunner(store, DIR, connect, now=NOW)
+    results = runner.run_all([want()], runner.prepare)
+    assert results[0]["action"] == "none" and results[0]["changed"] is False
+    results = runner.run_all([want()], runner.complete)
+    assert results[0]["status"] == "valid" and results[0]["serial"] == "ab"
+
+
+def test_check_mode_predicts_without_connecting(tmp_path):
+    runner = OrderRunner(Store(str(tmp_path)), DIR, lambda: 1 / 0, check_mode=True, now=NOW)
+    result = runner.run_all([want()], runner.prepare)[0]
+    assert result["status"] == "would_order" and result["changed"] is True and result["action"] == "issue"
+    assert not (tmp_path / "certs").exists()
+
+
+def test_valid_without_pending_order_is_a_clear_error(tmp_path):
+    runner = OrderRunner(Store(str(tmp_path)), DIR, lambda: type("Conn", (), {"directory": {}})(), now=NOW)
+    result = runner.run_all([want()], runner.complete)[0]
+    assert result["status"] == "failed" and "no pending order" in result["error"]
