@@ -26,6 +26,7 @@ except ImportError as _exc:  # pragma: no cover - reported by the module
     ACME_IMPORT_ERROR = _exc
 
 USER_AGENT = "certfleet.acme/0.1"
+ACCOUNT_GONE = "urn:ietf:params:acme:error:accountDoesNotExist"
 PEM_CHAIN = "application/pem-certificate-chain"
 
 if HAS_ACME:
@@ -101,9 +102,10 @@ class AcmeConnection(object):
         self.poll_timeout = poll_timeout
         self.policy = policy or RetryPolicy()
         self.account_uri: t.Optional[str] = None
+        self.account_uri_cached = False  # True while the URI is the store's, not confirmed by the CA
         self._local = threading.local()
         self._directory: t.Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     # -- plumbing ---------------------------------------------------------------------------
     def net(self) -> RetryingNetwork:
@@ -112,7 +114,7 @@ class AcmeConnection(object):
             net = RetryingNetwork(key=self.jwk, alg=self.alg, verify_ssl=self.verify,
                                   user_agent=USER_AGENT, timeout=self.timeout, policy=self.policy)
             self._local.net = net
-        if self.account_uri and net.account is None:
+        if self.account_uri and (net.account is None or net.account.uri != self.account_uri):
             net.account = messages.RegistrationResource(uri=self.account_uri, body=messages.Registration())
         return net
 
@@ -131,7 +133,22 @@ class AcmeConnection(object):
             return self._directory
 
     def post(self, url: str, obj: t.Any, what: str, **kwargs: t.Any) -> t.Any:
-        return translate_errors(what, lambda: self.net().post(url, obj, new_nonce_url=self.directory["newNonce"], **kwargs))
+        def call() -> t.Any:
+            return self.net().post(url, obj, new_nonce_url=self.directory["newNonce"], **kwargs)
+        try:
+            return translate_errors(what, call)
+        except ProtocolError as exc:
+            if not self.account_uri_cached or (exc.details.get("acme_error") or {}).get("type") != ACCOUNT_GONE:
+                raise
+        # The URI came from the store but the CA no longer knows it (a test CA restarted, an
+        # account re-registered elsewhere): look the key up once and try again.
+        with self._lock:
+            if self.account_uri_cached:
+                self.account_uri_cached = False
+                if self.find_account() is None:
+                    raise InputError("The ACME server has no account for this key any more: run "
+                                     "certfleet.acme.account with state=present")
+        return translate_errors(what, call)
 
     def post_as_get(self, url: str, what: str, **kwargs: t.Any) -> t.Any:
         return self.post(url, None, what, **kwargs)
@@ -224,7 +241,8 @@ class AcmeConnection(object):
                             "the certificate of order %s" % order_url, self._retry_after)
 
     def download_chain(self, url: str) -> str:
-        response = self.post_as_get(url, "the certificate download", content_type=PEM_CHAIN)
+        response = self.post_as_get(url, "the certificate download",
+                                    headers={"Content-Type": "application/jose+json", "Accept": PEM_CHAIN})
         return response.text
 
     def key_authorization(self, chall: t.Any) -> str:

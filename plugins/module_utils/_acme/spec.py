@@ -105,6 +105,7 @@ def open_account(params: t.Dict[str, t.Any]) -> AcmeConnection:
     conn = connection(params, key)
     if stored and stored.get("uri") and stored.get("key_id") == key_id(key):
         conn.account_uri = stored["uri"]
+        conn.account_uri_cached = True
         return conn
     found = conn.find_account()
     if found is None:

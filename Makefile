@@ -1,0 +1,73 @@
+# certfleet.acme — every set-up step a fresh machine needs is behind these targets.
+SHELL := /bin/bash
+.ONESHELL:
+.SHELLFLAGS := -euo pipefail -c
+
+ROOT        := $(abspath .)
+VENV        := $(ROOT)/.venv
+PY          := $(VENV)/bin/python
+BUILD       := $(ROOT)/.build
+COLLECTIONS := $(BUILD)/collections
+LINK        := $(COLLECTIONS)/ansible_collections/certfleet/acme
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_CONFIG := $(ROOT)/tests/ansible.cfg
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: help deps venv link lab-up lab-down lab-status demo test sanity unit integration bench build clean
+
+help:
+	@echo "make demo   - install what is needed, start the lab, issue a certificate for the fleet, show what every node serves"
+	@echo "make test   - sanity, unit and integration tests against the lab"
+	@echo "make bench  - benchmark against community.crypto and certbot on the lab"
+	@echo "make lab-up / lab-down / lab-status"
+
+$(VENV)/.installed: requirements.txt tests/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements.txt -r tests/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+link:
+	mkdir -p $(dir $(LINK))
+	ln -sfn $(ROOT) $(LINK)
+
+deps: venv link
+	bash tests/lab/install.sh
+
+lab-up: deps
+	bash tests/lab/lab.sh up
+
+lab-down:
+	bash tests/lab/lab.sh down
+
+lab-status:
+	bash tests/lab/lab.sh status
+
+demo: lab-up
+	ansible-playbook -i tests/lab/inventory.yml playbooks/demo.yml
+
+sanity: venv
+	bash tests/sanity/run.sh
+
+unit: venv link
+	$(PY) -m pytest -q tests/unit
+
+integration: lab-up
+	bash tests/integration/run.sh
+
+test: deps
+	$(MAKE) --no-print-directory sanity
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory integration
+
+build: venv
+	mkdir -p $(BUILD)
+	ansible-galaxy collection build --force --output-path $(BUILD) .
+
+bench: lab-up
+	bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD) tests/output

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Run integration targets against the lab: tests/integration/run.sh [target ...]
+# Each target (tests/integration/targets/<name>/) is a role run on the store host (localhost) with
+# the lab inventory; targets whose aliases contain "disabled" are skipped.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+export ANSIBLE_ROLES_PATH="$here/targets"
+export ANSIBLE_CONFIG="${ANSIBLE_CONFIG:-$root/tests/ansible.cfg}"
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for dir in "$here"/targets/*/; do
+    name="$(basename "$dir")"
+    case "$name" in setup_*) continue ;; esac
+    if [ -f "$dir/aliases" ] && grep -qx 'disabled' "$dir/aliases"; then continue; fi
+    targets+=("$name")
+  done
+fi
+passed=0; failed=0; failures=()
+for target in "${targets[@]}"; do
+  echo "=== integration target: $target"
+  if ansible-playbook -i "$root/tests/lab/inventory.yml" "$here/target.yml" -e "certfleet_test_target=$target"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1)); failures+=("$target")
+  fi
+done
+echo "integration: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ] || { echo "failed targets: ${failures[*]}"; exit 1; }

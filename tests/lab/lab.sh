@@ -1,0 +1,943 @@
+#!/usr/bin/env bash
+# certfleet test lab: Pebble (3 instances), BIND9, three nginx web nodes, HAProxy, sshd.
+#
+#   lab.sh up                 generate missing material, (re)write configs, start what is not
+#                             running, wait (bounded) until every service answers
+#   lab.sh down               stop everything this lab started (pid files); never fails when idle
+#   lab.sh status             one line per service: pid and whether it answers (exit 3 if not all)
+#   lab.sh restart            down + up
+#   lab.sh reset-node-certs   put the placeholder certificate back on every node, empty the
+#                             nodes' .well-known/acme-challenge/ and reload nginx
+#   lab.sh lb-cmd 'CMD'       send one command to HAProxy's admin socket, print the answer
+#                             (e.g. 'show stat', 'set server web_http/web2 state maint')
+#
+# State lives in LAB_DIR (default /var/tmp/certfleet-lab). Generated material (lab CA, keys,
+# TSIG secret, EAB key, ssh keys) is generated only when missing. Config files are rewritten
+# on every `up`; a running service whose config changed is restarted (nginx: reloaded), a
+# running service that answers and whose config did not change is left alone, so `up` twice
+# is safe. All addresses are loopback. See README.md beside this script.
+set -euo pipefail
+
+LAB_DIR="${LAB_DIR:-/var/tmp/certfleet-lab}"
+case ${LAB_DIR} in
+  /*) ;;
+  *) LAB_DIR="$(pwd)/${LAB_DIR}" ;;
+esac
+LAB_DIR="${LAB_DIR%/}"
+DEFAULT_LAB_DIR=/var/tmp/certfleet-lab
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+WAIT_SECONDS="${LAB_WAIT_SECONDS:-30}"
+
+# ---------------------------------------------------------------------------------------------
+# Topology (keep in sync with README.md, inventory.yml and lab-vars.yml)
+# ---------------------------------------------------------------------------------------------
+DNS_IP=127.0.0.5
+LB_IP=127.0.0.10
+ZONE=example.test
+TSIG_NAME=certfleet-lab
+TSIG_ALG=hmac-sha256
+EAB_KID=lab-kid
+NODES=(web1 web2 web3)
+PEBBLES=(pebble pebble-short pebble-eab)
+# Start order; `down` stops in reverse order.
+SERVICES=(named pebble pebble-short pebble-eab web1 web2 web3 haproxy sshd)
+
+CA_DIR="${LAB_DIR}/ca"
+PEBBLE_DIR="${LAB_DIR}/pebble"
+BIND_DIR="${LAB_DIR}/bind"
+HAPROXY_DIR="${LAB_DIR}/haproxy"
+SSH_DIR="${LAB_DIR}/ssh"
+PLACEHOLDER_DIR="${LAB_DIR}/placeholder"
+NODES_DIR="${LAB_DIR}/nodes"
+
+# Services whose configuration (or served files) changed during this run: restart/reload them.
+declare -A CHANGED=()
+# Pids stopped by this run (`down` waits briefly until they are reaped, so `ps` is clean).
+STOPPED_PIDS=()
+
+node_ip() { echo "127.0.0.1${1#web}"; } # web1 -> 127.0.0.11
+node_prefix() { echo "${NODES_DIR}/$1"; }
+
+pebble_port() {
+  case $1 in
+    pebble) echo 14000 ;;
+    pebble-short) echo 14002 ;;
+    pebble-eab) echo 14004 ;;
+  esac
+}
+pebble_mgmt_port() { echo $(($(pebble_port "$1") + 1000)); }
+
+say() { printf 'lab.sh: %s\n' "$*"; }
+die() {
+  printf 'lab.sh: ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+# Our curl: never use a proxy, short timeouts (everything is local).
+lcurl() { curl --noproxy '*' --connect-timeout 2 --max-time 3 "$@"; }
+
+# ---------------------------------------------------------------------------------------------
+# Per-service facts: pid file, log file, expected process name (/proc/PID/comm)
+# ---------------------------------------------------------------------------------------------
+svc_pidfile() {
+  case $1 in
+    pebble*) echo "${PEBBLE_DIR}/$1.pid" ;;
+    named) echo "${BIND_DIR}/named.pid" ;;
+    web*) echo "$(node_prefix "$1")/run/nginx.pid" ;;
+    haproxy) echo "${HAPROXY_DIR}/haproxy.pid" ;;
+    sshd) echo "${SSH_DIR}/sshd.pid" ;;
+  esac
+}
+svc_log() {
+  case $1 in
+    pebble*) echo "${PEBBLE_DIR}/$1.log" ;;
+    named) echo "${BIND_DIR}/named.log" ;;
+    web*) echo "$(node_prefix "$1")/logs/error.log" ;;
+    haproxy) echo "${HAPROXY_DIR}/haproxy.log" ;;
+    sshd) echo "${SSH_DIR}/sshd.log" ;;
+  esac
+}
+svc_comm() {
+  case $1 in
+    pebble*) echo pebble ;;
+    web*) echo nginx ;;
+    *) echo "$1" ;;
+  esac
+}
+svc_where() {
+  case $1 in
+    pebble*) echo "https://127.0.0.1:$(pebble_port "$1")/dir (mgmt :$(pebble_mgmt_port "$1"))" ;;
+    named) echo "${DNS_IP}:53 udp+tcp, zone ${ZONE}" ;;
+    web*) echo "$(node_ip "$1"):80, :443" ;;
+    haproxy) echo "${LB_IP}:80 (http), :443 (tcp passthrough)" ;;
+    sshd) echo "127.0.0.11-13:22" ;;
+  esac
+}
+
+# Print the pid of a service if its pid file names a live (non-zombie) process of the expected
+# program; return 1 otherwise. Guards against stale pid files and recycled pids.
+svc_pid() {
+  local pidfile comm pid state
+  pidfile=$(svc_pidfile "$1")
+  comm=$(svc_comm "$1")
+  [[ -s ${pidfile} ]] || return 1
+  pid=$(<"${pidfile}")
+  pid=${pid//[^0-9]/}
+  [[ -n ${pid} && -r /proc/${pid}/comm ]] || return 1
+  [[ $(<"/proc/${pid}/comm") == "${comm}" ]] || return 1
+  state=$(awk '/^State:/ {print $2}' "/proc/${pid}/status" 2>/dev/null || true)
+  [[ -n ${state} && ${state} != Z ]] || return 1
+  echo "${pid}"
+}
+
+# Does the service answer? Quiet; returns 0/1.
+check_service() {
+  local svc=$1 ip out
+  case ${svc} in
+    pebble*)
+      lcurl -fsS --cacert "${CA_DIR}/lab-ca.pem" "https://127.0.0.1:$(pebble_port "${svc}")/dir" 2>/dev/null |
+        grep -q '"newAccount"'
+      ;;
+    named)
+      out=$(dig @"${DNS_IP}" "${ZONE}" SOA +short +time=1 +tries=1 2>/dev/null || true)
+      [[ ${out} == "ns1.${ZONE}."* ]]
+      ;;
+    web*)
+      ip=$(node_ip "${svc}")
+      [[ $(lcurl -s -o /dev/null -w '%{http_code}' "http://${ip}/" 2>/dev/null || true) == 301 ]] &&
+        [[ $(lcurl -sk --resolve "${ZONE}:443:${ip}" "https://${ZONE}/" 2>/dev/null || true) == "${svc}" ]]
+      ;;
+    haproxy)
+      [[ -S ${HAPROXY_DIR}/admin.sock ]] &&
+        [[ $(lcurl -s -o /dev/null -w '%{http_code}' "http://${LB_IP}/" 2>/dev/null || true) == 301 ]]
+      ;;
+    sshd)
+      # A real key-based root login on each node address (what Ansible needs).
+      for ip in 127.0.0.11 127.0.0.12 127.0.0.13; do
+        timeout 5 ssh -F /dev/null -i "${SSH_DIR}/id_ed25519" -o BatchMode=yes -o ConnectTimeout=2 \
+          -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
+          "root@${ip}" true </dev/null >/dev/null 2>&1 || return 1
+      done
+      ;;
+    *) return 1 ;;
+  esac
+}
+
+# Print why a service failed, the tail of its log, and exit non-zero.
+fail_service() {
+  local svc=$1 reason=$2 log
+  log=$(svc_log "${svc}")
+  printf 'lab.sh: ERROR: service %s failed: %s\n' "${svc}" "${reason}" >&2
+  if [[ -f ${log} ]]; then
+    printf -- '----- last 30 lines of %s -----\n' "${log}" >&2
+    tail -n 30 "${log}" >&2 || true
+    printf -- '-----\n' >&2
+  else
+    printf 'lab.sh: (no log file %s)\n' "${log}" >&2
+  fi
+  exit 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+# Write stdin to PATH with MODE only if the content differs. Returns 0 if the file changed
+# (use in `if`), 1 if it was already identical.
+install_content() {
+  local path=$1 mode=${2:-0644} tmp
+  tmp=$(mktemp "${path}.tmp.XXXXXX")
+  cat >"${tmp}"
+  chmod "${mode}" "${tmp}"
+  if [[ -f ${path} ]] && cmp -s "${tmp}" "${path}"; then
+    rm -f "${tmp}"
+    return 1
+  fi
+  mv -f "${tmp}" "${path}"
+  return 0
+}
+
+# Run a long-lived foreground program in the background, detached (own session), output
+# appended to LOG, and record its pid. `setsid` execs the program, so $! is its pid.
+start_bg() {
+  local pidfile=$1 log=$2
+  shift 2
+  setsid "$@" </dev/null >>"${log}" 2>&1 &
+  echo $! >"${pidfile}"
+}
+
+# Stop one service: TERM (and, for sshd, TERM its per-connection children), wait up to 10 s,
+# then KILL. Removes the pid file. Quiet if the service is not running.
+stop_service() {
+  local svc=$1 pid pidfile children i
+  pidfile=$(svc_pidfile "${svc}")
+  if ! pid=$(svc_pid "${svc}"); then
+    rm -f "${pidfile}"
+    return 1
+  fi
+  children=""
+  if [[ ${svc} == sshd ]]; then
+    # Per-connection sshd processes (e.g. Ansible ControlPersist sessions) outlive the listener.
+    children=$(ps -o pid= --ppid "${pid}" 2>/dev/null || true)
+  fi
+  kill -TERM "${pid}" 2>/dev/null || true
+  for child in ${children}; do kill -TERM "${child}" 2>/dev/null || true; done
+  for ((i = 0; i < 100; i++)); do
+    svc_pid "${svc}" >/dev/null || break
+    sleep 0.1
+  done
+  if svc_pid "${svc}" >/dev/null; then
+    say "${svc} (pid ${pid}) did not stop on TERM, sending KILL"
+    kill -KILL "${pid}" 2>/dev/null || true
+    for child in ${children}; do kill -KILL "${child}" 2>/dev/null || true; done
+    sleep 0.2
+  fi
+  rm -f "${pidfile}"
+  STOPPED_PIDS+=("${pid}")
+  return 0
+}
+
+require_tools() {
+  local tool missing=()
+  for tool in ip pebble named tsig-keygen dig nsupdate nginx haproxy sshd ssh ssh-keygen curl openssl setsid; do
+    command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    die "missing programs: ${missing[*]} (run: bash ${SCRIPT_DIR}/install.sh)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Generated material (only when missing)
+# ---------------------------------------------------------------------------------------------
+
+new_ec_key() { # PATH: EC P-256 private key, mode 0600
+  (umask 077 && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null)
+}
+
+# Lab CA + certificate for Pebble's own HTTPS listeners (localhost, 127.0.0.1).
+gen_ca() {
+  local ext
+  mkdir -p "${CA_DIR}"
+  if [[ ! -s ${CA_DIR}/lab-ca.key || ! -s ${CA_DIR}/lab-ca.pem ]]; then
+    say "generating lab CA in ${CA_DIR}"
+    new_ec_key "${CA_DIR}/lab-ca.key"
+    ext=$(mktemp)
+    cat >"${ext}" <<'EOF'
+[v3]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+EOF
+    openssl req -new -key "${CA_DIR}/lab-ca.key" -subj "/O=certfleet lab/CN=certfleet lab CA" \
+      -out "${CA_DIR}/lab-ca.csr"
+    openssl x509 -req -in "${CA_DIR}/lab-ca.csr" -signkey "${CA_DIR}/lab-ca.key" -sha256 \
+      -days 3650 -set_serial "0x$(openssl rand -hex 16)" -extfile "${ext}" -extensions v3 \
+      -out "${CA_DIR}/lab-ca.pem" 2>/dev/null
+    rm -f "${ext}" "${CA_DIR}/lab-ca.csr" "${CA_DIR}/pebble-server.pem"
+  fi
+  if [[ ! -s ${CA_DIR}/pebble-server.key || ! -s ${CA_DIR}/pebble-server.pem ]]; then
+    say "generating Pebble listener certificate (localhost, 127.0.0.1)"
+    new_ec_key "${CA_DIR}/pebble-server.key"
+    ext=$(mktemp)
+    cat >"${ext}" <<'EOF'
+[v3]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+EOF
+    openssl req -new -key "${CA_DIR}/pebble-server.key" -subj "/O=certfleet lab/CN=localhost" \
+      -out "${CA_DIR}/pebble-server.csr"
+    openssl x509 -req -in "${CA_DIR}/pebble-server.csr" -CA "${CA_DIR}/lab-ca.pem" \
+      -CAkey "${CA_DIR}/lab-ca.key" -sha256 -days 3650 -set_serial "0x$(openssl rand -hex 16)" \
+      -extfile "${ext}" -extensions v3 -out "${CA_DIR}/pebble-server.pem" 2>/dev/null
+    rm -f "${ext}" "${CA_DIR}/pebble-server.csr"
+    for p in "${PEBBLES[@]}"; do CHANGED[${p}]=1; done
+  fi
+}
+
+# Self-signed placeholder for the nodes' example.test files, so nginx starts before any ACME run.
+gen_placeholder() {
+  local ext
+  mkdir -p "${PLACEHOLDER_DIR}"
+  if [[ -s ${PLACEHOLDER_DIR}/privkey.pem && -s ${PLACEHOLDER_DIR}/fullchain.pem ]]; then
+    return 0
+  fi
+  say "generating self-signed placeholder certificate for ${ZONE}"
+  new_ec_key "${PLACEHOLDER_DIR}/privkey.pem"
+  ext=$(mktemp)
+  cat >"${ext}" <<EOF
+[v3]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:${ZONE}, DNS:www.${ZONE}
+subjectKeyIdentifier = hash
+EOF
+  openssl req -new -key "${PLACEHOLDER_DIR}/privkey.pem" -subj "/CN=${ZONE}" \
+    -out "${PLACEHOLDER_DIR}/placeholder.csr"
+  openssl x509 -req -in "${PLACEHOLDER_DIR}/placeholder.csr" -signkey "${PLACEHOLDER_DIR}/privkey.pem" \
+    -sha256 -days 3650 -set_serial "0x$(openssl rand -hex 16)" -extfile "${ext}" -extensions v3 \
+    -out "${PLACEHOLDER_DIR}/fullchain.pem" 2>/dev/null
+  rm -f "${ext}" "${PLACEHOLDER_DIR}/placeholder.csr"
+}
+
+# Copy the placeholder into a node's tls/example.test/ (replacing whatever is there).
+install_placeholder() {
+  local dir
+  dir="$(node_prefix "$1")/tls/${ZONE}"
+  rm -rf "${dir}"
+  mkdir -p "${dir}"
+  chmod 0755 "${dir}"
+  install -m 0644 "${PLACEHOLDER_DIR}/fullchain.pem" "${dir}/fullchain.pem"
+  install -m 0600 "${PLACEHOLDER_DIR}/privkey.pem" "${dir}/privkey.pem"
+}
+
+gen_secrets() {
+  mkdir -p "${BIND_DIR}" "${PEBBLE_DIR}"
+  if [[ ! -s ${BIND_DIR}/tsig.key ]]; then
+    say "generating TSIG key ${TSIG_NAME} (${TSIG_ALG})"
+    (umask 077 && tsig-keygen -a "${TSIG_ALG}" "${TSIG_NAME}" >"${BIND_DIR}/tsig.key")
+  fi
+  if [[ ! -s ${PEBBLE_DIR}/eab-hmac.key ]]; then
+    say "generating EAB HMAC key for kid ${EAB_KID}"
+    # 48 random bytes -> exactly 64 base64url characters, no padding needed.
+    (umask 077 && openssl rand 48 | base64 -w0 | tr '+/' '-_' >"${PEBBLE_DIR}/eab-hmac.key")
+  fi
+}
+
+tsig_secret() { sed -n 's/^[[:space:]]*secret "\(.*\)";.*/\1/p' "${BIND_DIR}/tsig.key"; }
+eab_hmac_key() { tr -d '\n' <"${PEBBLE_DIR}/eab-hmac.key"; }
+
+gen_ssh_keys() {
+  mkdir -p "${SSH_DIR}"
+  if [[ ! -s ${SSH_DIR}/ssh_host_ed25519_key ]]; then
+    say "generating sshd host key"
+    ssh-keygen -q -t ed25519 -N '' -C "certfleet-lab-host" -f "${SSH_DIR}/ssh_host_ed25519_key"
+  fi
+  if [[ ! -s ${SSH_DIR}/id_ed25519 ]]; then
+    say "generating ssh client key ${SSH_DIR}/id_ed25519"
+    rm -f "${SSH_DIR}/id_ed25519.pub"
+    ssh-keygen -q -t ed25519 -N '' -C "certfleet-lab-client" -f "${SSH_DIR}/id_ed25519"
+  fi
+  install_content "${SSH_DIR}/authorized_keys" 0600 <"${SSH_DIR}/id_ed25519.pub" || true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Configuration files (rewritten on every `up`; CHANGED marks services to restart/reload)
+# ---------------------------------------------------------------------------------------------
+
+write_pebble_configs() {
+  local p port mgmt extra
+  for p in "${PEBBLES[@]}"; do
+    port=$(pebble_port "${p}")
+    mgmt=$(pebble_mgmt_port "${p}")
+    case ${p} in
+      pebble) extra='"externalAccountBindingRequired": false' ;;
+      pebble-short) extra='"externalAccountBindingRequired": false,
+    "certificateValidityPeriod": 20' ;;
+      pebble-eab) extra="\"externalAccountBindingRequired\": true,
+    \"externalAccountMACKeys\": {
+      \"${EAB_KID}\": \"$(eab_hmac_key)\"
+    }" ;;
+    esac
+    if install_content "${PEBBLE_DIR}/${p}.json" 0600 <<EOF; then CHANGED[${p}]=1; fi
+{
+  "pebble": {
+    "listenAddress": "127.0.0.1:${port}",
+    "managementListenAddress": "127.0.0.1:${mgmt}",
+    "certificate": "${CA_DIR}/pebble-server.pem",
+    "privateKey": "${CA_DIR}/pebble-server.key",
+    "httpPort": 80,
+    "tlsPort": 443,
+    "ocspResponderURL": "",
+    ${extra}
+  }
+}
+EOF
+  done
+}
+
+write_named_conf() {
+  if install_content "${BIND_DIR}/named.conf" 0644 <<EOF; then CHANGED[named]=1; fi
+// Generated by tests/lab/lab.sh: authoritative-only BIND for the certfleet lab.
+include "${BIND_DIR}/tsig.key";
+
+options {
+    directory "${BIND_DIR}";
+    pid-file none;                      // lab.sh keeps the pid file itself
+    session-keyfile "${BIND_DIR}/session.key";
+    managed-keys-directory "${BIND_DIR}";
+    listen-on port 53 { ${DNS_IP}; };
+    listen-on-v6 { none; };
+    recursion no;
+    allow-recursion { none; };
+    allow-query { 127.0.0.0/8; };
+    allow-transfer { none; };
+    dnssec-validation no;
+    notify no;
+};
+
+controls { };                           // no rndc channel
+
+zone "${ZONE}" {
+    type primary;
+    file "${BIND_DIR}/db.${ZONE}";
+    // Dynamic zone: the TSIG key may add/delete TXT records anywhere in the zone (dns-01).
+    update-policy {
+        grant ${TSIG_NAME} zonesub TXT;
+    };
+};
+EOF
+}
+
+# Fresh zone file (and no journal): called only when named is (re)started, so every named
+# start begins with the canonical records and no leftover TXT records.
+write_zone() {
+  rm -f "${BIND_DIR}/db.${ZONE}.jnl"
+  cat >"${BIND_DIR}/db.${ZONE}" <<EOF
+; Generated by tests/lab/lab.sh on named start. Dynamic zone: do not edit while named runs.
+\$ORIGIN ${ZONE}.
+\$TTL 60
+@       IN SOA  ns1.${ZONE}. hostmaster.${ZONE}. ( $(date +%s) 60 30 600 5 )
+@       IN NS   ns1.${ZONE}.
+@       IN A    ${LB_IP}
+ns1     IN A    ${DNS_IP}
+www     IN A    ${LB_IP}
+*       IN A    ${LB_IP}
+EOF
+}
+
+write_node_conf() {
+  local node=$1 ip prefix tls
+  ip=$(node_ip "${node}")
+  prefix=$(node_prefix "${node}")
+  tls="${prefix}/tls/${ZONE}"
+  mkdir -p "${prefix}"/{conf,conf.d,logs,run,tmp,tls} "${prefix}/www/.well-known/acme-challenge"
+  chmod 0755 "${prefix}" "${prefix}/www" "${prefix}/www/.well-known" "${prefix}/www/.well-known/acme-challenge"
+  if [[ ! -s ${tls}/fullchain.pem || ! -s ${tls}/privkey.pem ]]; then
+    say "${node}: installing placeholder certificate"
+    install_placeholder "${node}"
+    CHANGED[${node}]=1
+  fi
+  if install_content "${prefix}/conf/nginx.conf" 0644 <<EOF; then CHANGED[${node}]=1; fi
+# Generated by tests/lab/lab.sh: lab web node ${node} (${ip}).
+# Rewritten on every \`lab.sh up\`: add server blocks in ${prefix}/conf.d/*.conf instead.
+# Test:   nginx -p ${prefix} -c conf/nginx.conf -t
+# Reload: nginx -p ${prefix} -c conf/nginx.conf -s reload
+user root;
+worker_processes 1;
+pid ${prefix}/run/nginx.pid;
+error_log ${prefix}/logs/error.log notice;
+
+events {
+    worker_connections 512;
+}
+
+http {
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log ${prefix}/logs/access.log;
+    client_body_temp_path ${prefix}/tmp/client_body;
+    proxy_temp_path ${prefix}/tmp/proxy;
+    fastcgi_temp_path ${prefix}/tmp/fastcgi;
+    uwsgi_temp_path ${prefix}/tmp/uwsgi;
+    scgi_temp_path ${prefix}/tmp/scgi;
+    server_tokens off;
+    ssl_protocols TLSv1.2 TLSv1.3;
+
+    # Port 80 (catch-all, any Host): ACME http-01 tokens from the web root; everything else
+    # redirects to https, as in production.
+    server {
+        listen ${ip}:80 default_server;
+        server_name ${ZONE} www.${ZONE};
+
+        location ^~ /.well-known/acme-challenge/ {
+            root ${prefix}/www;
+            default_type text/plain;
+        }
+        location / {
+            return 301 https://\$host\$request_uri;
+        }
+    }
+
+    # Port 443 default server (no SNI / unknown name): same certificate files.
+    server {
+        listen ${ip}:443 ssl http2 default_server;
+        server_name _;
+        ssl_certificate ${tls}/fullchain.pem;
+        ssl_certificate_key ${tls}/privkey.pem;
+        add_header X-Lab-Node ${node} always;
+        add_header X-Lab-Vhost default always;
+        location / {
+            default_type text/plain;
+            return 200 "${node}\n";
+        }
+    }
+
+    server {
+        listen ${ip}:443 ssl http2;
+        server_name ${ZONE} www.${ZONE};
+        ssl_certificate ${tls}/fullchain.pem;
+        ssl_certificate_key ${tls}/privkey.pem;
+        add_header X-Lab-Node ${node} always;
+        add_header X-Lab-Vhost ${ZONE} always;
+        location / {
+            default_type text/plain;
+            return 200 "${node}\n";
+        }
+    }
+
+    # Extra server blocks added by tests.
+    include ${prefix}/conf.d/*.conf;
+}
+EOF
+}
+
+write_haproxy_cfg() {
+  local n servers80="" servers443=""
+  for n in "${NODES[@]}"; do
+    servers80+="    server ${n} $(node_ip "${n}"):80"$'\n'
+    servers443+="    server ${n} $(node_ip "${n}"):443"$'\n'
+  done
+  mkdir -p "${HAPROXY_DIR}"
+  if install_content "${HAPROXY_DIR}/haproxy.cfg" 0644 <<EOF; then CHANGED[haproxy]=1; fi
+# Generated by tests/lab/lab.sh: load balancer ${LB_IP} in front of the three web nodes.
+# Runs in master-worker mode in the foreground (-W -db); reload: kill -USR2 <master pid>.
+# No health checks on purpose: a node that is down or lacks a token must show up as an error,
+# not be routed around. Drain a node with the admin socket instead, e.g.
+#   lab.sh lb-cmd 'set server web_http/web2 state maint'
+global
+    log stdout format raw local0
+    stats socket ${HAPROXY_DIR}/admin.sock mode 600 level admin
+    nbthread 1
+    hard-stop-after 5s
+
+defaults
+    log global
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+
+frontend http_in
+    mode http
+    option httplog
+    bind ${LB_IP}:80
+    acl acme_challenge path_beg /.well-known/acme-challenge/
+    # Everything but ACME tokens goes to https (Host header kept in the Location).
+    http-request redirect scheme https code 301 unless acme_challenge
+    default_backend web_http
+
+backend web_http
+    mode http
+    # Strict per-request round robin over the nodes, so a token missing on one node is noticed.
+    # HAProxy forwards the client's Host header unchanged; the nodes see the original name.
+    balance roundrobin
+    option forwardfor
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+${servers80}
+frontend https_in
+    mode tcp
+    option tcplog
+    bind ${LB_IP}:443
+    default_backend web_https
+
+backend web_https
+    # TLS passthrough: each node terminates TLS with its own certificate files.
+    mode tcp
+    balance roundrobin
+${servers443}
+EOF
+}
+
+write_sshd_config() {
+  if install_content "${SSH_DIR}/sshd_config" 0644 <<EOF; then CHANGED[sshd]=1; fi
+# Generated by tests/lab/lab.sh: one sshd for the three lab nodes (they share this machine).
+Port 22
+ListenAddress 127.0.0.11
+ListenAddress 127.0.0.12
+ListenAddress 127.0.0.13
+HostKey ${SSH_DIR}/ssh_host_ed25519_key
+PidFile ${SSH_DIR}/sshd.pid
+AuthorizedKeysFile ${SSH_DIR}/authorized_keys
+PermitRootLogin prohibit-password
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+X11Forwarding no
+PrintMotd no
+AcceptEnv LANG LC_*
+MaxStartups 50:30:100
+MaxSessions 50
+Subsystem sftp /usr/lib/openssh/sftp-server
+EOF
+}
+
+# secrets.yml (Ansible vars_files) and lab.env (shell) describing this lab instance.
+write_vars_files() {
+  local secret eab
+  secret=$(tsig_secret)
+  eab=$(eab_hmac_key)
+  [[ -n ${secret} ]] || die "could not read the TSIG secret from ${BIND_DIR}/tsig.key"
+  install_content "${LAB_DIR}/secrets.yml" 0600 <<EOF || true
+# Generated by tests/lab/lab.sh: run-time secrets of the lab in ${LAB_DIR}.
+# Load it in playbooks next to tests/lab/lab-vars.yml (vars_files). Never commit it.
+lab_tsig_key_name: "${TSIG_NAME}"
+lab_tsig_algorithm: "${TSIG_ALG}"
+lab_tsig_secret: "${secret}"
+lab_eab_kid: "${EAB_KID}"
+lab_eab_hmac_key: "${eab}"
+EOF
+  install_content "${LAB_DIR}/lab.env" 0600 <<EOF || true
+# Generated by tests/lab/lab.sh: source it (. ${LAB_DIR}/lab.env) in scripts.
+export LAB_DIR=$(printf '%q' "${LAB_DIR}")
+export LAB_DIRECTORY_URL=https://127.0.0.1:14000/dir
+export LAB_SHORT_DIRECTORY_URL=https://127.0.0.1:14002/dir
+export LAB_EAB_DIRECTORY_URL=https://127.0.0.1:14004/dir
+export LAB_CA_BUNDLE=$(printf '%q' "${CA_DIR}/lab-ca.pem")
+export LAB_DNS_SERVER=${DNS_IP}
+export LAB_LB_ADDRESS=${LB_IP}
+export LAB_ZONE=${ZONE}
+export LAB_TSIG_KEY_NAME=${TSIG_NAME}
+export LAB_TSIG_ALGORITHM=${TSIG_ALG}
+export LAB_TSIG_SECRET=$(printf '%q' "${secret}")
+export LAB_TSIG_KEY_FILE=$(printf '%q' "${BIND_DIR}/tsig.key")
+export LAB_EAB_KID=${EAB_KID}
+export LAB_EAB_HMAC_KEY=$(printf '%q' "${eab}")
+export LAB_SSH_KEY=$(printf '%q' "${SSH_DIR}/id_ed25519")
+EOF
+  # Inventory and vars with this LAB_DIR substituted (identical to the committed files when
+  # LAB_DIR is the default), for runs with a non-default LAB_DIR.
+  local f
+  for f in inventory.yml lab-vars.yml; do
+    if [[ -f ${SCRIPT_DIR}/${f} ]]; then
+      local text
+      text=$(<"${SCRIPT_DIR}/${f}")
+      printf '%s\n' "${text//"${DEFAULT_LAB_DIR}"/"${LAB_DIR}"}" | install_content "${LAB_DIR}/${f}" 0644 || true
+    fi
+  done
+}
+
+# Save each Pebble's issuing root and intermediate (new on every Pebble start) for TLS checks.
+save_pebble_roots() {
+  local p mgmt
+  for p in "${PEBBLES[@]}"; do
+    mgmt=$(pebble_mgmt_port "${p}")
+    lcurl -fsS --cacert "${CA_DIR}/lab-ca.pem" "https://127.0.0.1:${mgmt}/roots/0" \
+      -o "${PEBBLE_DIR}/${p}-root.pem" || say "warning: could not fetch ${p} root"
+    lcurl -fsS --cacert "${CA_DIR}/lab-ca.pem" "https://127.0.0.1:${mgmt}/intermediates/0" \
+      -o "${PEBBLE_DIR}/${p}-intermediate.pem" || say "warning: could not fetch ${p} intermediate"
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Starting services
+# ---------------------------------------------------------------------------------------------
+
+# named listens only on addresses it finds on an interface (unlike nginx/haproxy/sshd, which
+# can bind any 127.x address), so put ${DNS_IP}/32 on lo. A marker file records that lab.sh
+# added it; `down` removes it again.
+ensure_dns_address() {
+  if ! ip -4 -o addr show dev lo | grep -q " ${DNS_IP}/"; then
+    ip addr add "${DNS_IP}/32" dev lo
+    touch "${BIND_DIR}/lo-address-added"
+  fi
+}
+
+remove_dns_address() {
+  if [[ -e ${BIND_DIR}/lo-address-added ]]; then
+    ip addr del "${DNS_IP}/32" dev lo 2>/dev/null || true
+    rm -f "${BIND_DIR}/lo-address-added"
+  fi
+}
+
+start_service() {
+  local svc=$1 pidfile log prefix
+  pidfile=$(svc_pidfile "${svc}")
+  log=$(svc_log "${svc}")
+  case ${svc} in
+    pebble*)
+      # Keep Pebble's defaults (5% badNonce, 50% authz reuse) but no validation sleep; make
+      # sure a caller's environment cannot switch on always-valid or turn off nonce rejection.
+      start_bg "${pidfile}" "${log}" env -u PEBBLE_VA_ALWAYS_VALID -u PEBBLE_WFE_NONCEREJECT \
+        PEBBLE_VA_NOSLEEP=1 pebble -config "${PEBBLE_DIR}/${svc}.json" -dnsserver "${DNS_IP}:53"
+      ;;
+    named)
+      ensure_dns_address
+      write_zone
+      named-checkconf "${BIND_DIR}/named.conf" >>"${log}" 2>&1 ||
+        fail_service named "named-checkconf failed"
+      # -g: foreground, all logging to stderr (-> named.log); runs as root (lab only).
+      start_bg "${pidfile}" "${log}" named -g -4 -c "${BIND_DIR}/named.conf"
+      ;;
+    web*)
+      prefix=$(node_prefix "${svc}")
+      nginx -p "${prefix}" -c conf/nginx.conf -t >>"${log}" 2>&1 ||
+        fail_service "${svc}" "nginx -t failed"
+      # nginx daemonizes itself and writes run/nginx.pid.
+      setsid nginx -p "${prefix}" -c conf/nginx.conf </dev/null >>"${log}" 2>&1 ||
+        fail_service "${svc}" "nginx did not start"
+      ;;
+    haproxy)
+      haproxy -c -q -f "${HAPROXY_DIR}/haproxy.cfg" >>"${log}" 2>&1 ||
+        fail_service haproxy "haproxy -c failed"
+      rm -f "${HAPROXY_DIR}/admin.sock"
+      start_bg "${pidfile}" "${log}" haproxy -W -db -f "${HAPROXY_DIR}/haproxy.cfg"
+      ;;
+    sshd)
+      mkdir -p /run/sshd
+      chmod 0755 /run/sshd
+      "$(command -v sshd)" -t -f "${SSH_DIR}/sshd_config" >>"${log}" 2>&1 ||
+        fail_service sshd "sshd -t failed"
+      # sshd must be started with an absolute path; -D: no daemonizing, -E: log file.
+      start_bg "${pidfile}" "${log}" "$(command -v sshd)" -D -f "${SSH_DIR}/sshd_config" -E "${log}"
+      ;;
+  esac
+}
+
+reload_nginx() {
+  local prefix
+  prefix=$(node_prefix "$1")
+  nginx -p "${prefix}" -c conf/nginx.conf -t >>"$(svc_log "$1")" 2>&1 || fail_service "$1" "nginx -t failed"
+  nginx -p "${prefix}" -c conf/nginx.conf -s reload >>"$(svc_log "$1")" 2>&1 ||
+    fail_service "$1" "nginx reload failed"
+}
+
+# Start a service, or leave it running, or restart/reload it when its config changed or it
+# does not answer.
+ensure_service() {
+  local svc=$1 pid
+  if pid=$(svc_pid "${svc}"); then
+    if [[ -n ${CHANGED[${svc}]:-} ]]; then
+      if [[ ${svc} == web* ]]; then
+        reload_nginx "${svc}"
+        say "${svc}: reloaded (config or certificate changed)"
+      else
+        stop_service "${svc}" || true
+        start_service "${svc}"
+        say "${svc}: restarted (config changed)"
+      fi
+    elif check_service "${svc}"; then
+      say "${svc}: already running (pid ${pid})"
+    else
+      stop_service "${svc}" || true
+      start_service "${svc}"
+      say "${svc}: restarted (was running but not answering)"
+    fi
+  else
+    rm -f "$(svc_pidfile "${svc}")"
+    start_service "${svc}"
+    say "${svc}: started"
+  fi
+}
+
+# Bounded wait until every service answers; fail naming the first that does not.
+wait_for_services() {
+  local deadline=$((SECONDS + WAIT_SECONDS)) svc pending=("${SERVICES[@]}") still
+  while true; do
+    still=()
+    for svc in "${pending[@]}"; do
+      check_service "${svc}" && continue
+      svc_pid "${svc}" >/dev/null || fail_service "${svc}" "process is not running"
+      still+=("${svc}")
+    done
+    [[ ${#still[@]} -eq 0 ]] && return 0
+    if ((SECONDS >= deadline)); then
+      fail_service "${still[0]}" "did not answer within ${WAIT_SECONDS}s (not answering: ${still[*]})"
+    fi
+    pending=("${still[@]}")
+    sleep 0.5
+  done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+cmd_up() {
+  local svc node
+  require_tools
+  mkdir -p "${LAB_DIR}" "${CA_DIR}" "${PEBBLE_DIR}" "${BIND_DIR}" "${HAPROXY_DIR}" "${SSH_DIR}" \
+    "${PLACEHOLDER_DIR}" "${NODES_DIR}"
+  chmod 0755 "${LAB_DIR}"
+  # Pebble's listener CA bundle is only for the lab; keep the directory readable.
+  gen_ca
+  gen_placeholder
+  gen_secrets
+  gen_ssh_keys
+  write_pebble_configs
+  write_named_conf
+  for node in "${NODES[@]}"; do write_node_conf "${node}"; done
+  write_haproxy_cfg
+  write_sshd_config
+  write_vars_files
+
+  for svc in "${SERVICES[@]}"; do ensure_service "${svc}"; done
+  wait_for_services
+  save_pebble_roots
+  say "lab is up (LAB_DIR=${LAB_DIR}); vars: ${LAB_DIR}/secrets.yml, ${LAB_DIR}/lab.env"
+}
+
+cmd_down() {
+  local i svc
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do
+    svc=${SERVICES[i]}
+    if stop_service "${svc}"; then
+      say "${svc}: stopped"
+    else
+      say "${svc}: not running"
+    fi
+  done
+  rm -f "${HAPROXY_DIR}/admin.sock"
+  remove_dns_address
+  # The stopped processes were reparented to PID 1 (we are not their parent), which reaps
+  # them shortly; wait up to 3 s so they do not linger as <defunct> in `ps` right after down.
+  local pid tries
+  for ((tries = 0; tries < 30; tries++)); do
+    for pid in "${STOPPED_PIDS[@]}"; do
+      [[ -e /proc/${pid} ]] && break
+      pid=""
+    done
+    [[ -z ${pid:-} ]] && break
+    sleep 0.1
+  done
+}
+
+cmd_status() {
+  local svc pid answers all_ok=0
+  printf '%-13s %-8s %-8s %s\n' SERVICE PID ANSWERS WHERE
+  for svc in "${SERVICES[@]}"; do
+    pid=$(svc_pid "${svc}" || echo -)
+    if check_service "${svc}"; then answers=yes; else
+      answers=no
+      all_ok=3
+    fi
+    printf '%-13s %-8s %-8s %s\n' "${svc}" "${pid}" "${answers}" "$(svc_where "${svc}")"
+  done
+  return "${all_ok}"
+}
+
+# Placeholder certificate back on every node, empty challenge directories, reload nginx and
+# wait until each node serves the placeholder again.
+cmd_reset_node_certs() {
+  local node prefix ip want got i
+  require_tools
+  gen_placeholder
+  want=$(openssl x509 -in "${PLACEHOLDER_DIR}/fullchain.pem" -noout -fingerprint -sha256)
+  for node in "${NODES[@]}"; do
+    prefix=$(node_prefix "${node}")
+    [[ -d ${prefix} ]] || die "${node}: ${prefix} does not exist (run: lab.sh up)"
+    install_placeholder "${node}"
+    mkdir -p "${prefix}/www/.well-known/acme-challenge"
+    find "${prefix}/www/.well-known/acme-challenge" -mindepth 1 -delete
+    if svc_pid "${node}" >/dev/null; then
+      reload_nginx "${node}"
+      ip=$(node_ip "${node}")
+      for ((i = 0; i < 50; i++)); do
+        got=$(openssl s_client -connect "${ip}:443" -servername "${ZONE}" </dev/null 2>/dev/null |
+          openssl x509 -noout -fingerprint -sha256 2>/dev/null || true)
+        [[ ${got} == "${want}" ]] && break
+        sleep 0.1
+      done
+      [[ ${got} == "${want}" ]] || fail_service "${node}" "still not serving the placeholder after reload"
+      say "${node}: placeholder certificate restored, challenges cleared, reloaded"
+    else
+      say "${node}: placeholder certificate restored, challenges cleared (nginx not running)"
+    fi
+  done
+}
+
+# One command on HAProxy's admin socket (socat is not among the lab packages; python3 is).
+cmd_lb_cmd() {
+  [[ -S ${HAPROXY_DIR}/admin.sock ]] || die "no HAProxy admin socket (is the lab up?)"
+  python3 - "${HAPROXY_DIR}/admin.sock" "$1" <<'EOF'
+import socket, sys
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+sock.connect(sys.argv[1])
+sock.sendall(sys.argv[2].encode() + b"\n")
+while True:
+    chunk = sock.recv(65536)
+    if not chunk:
+        break
+    sys.stdout.write(chunk.decode(errors="replace"))
+EOF
+}
+
+usage() {
+  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+  local want_args=1
+  [[ ${1:-} == lb-cmd ]] && want_args=2
+  if [[ $# -ne ${want_args} ]]; then
+    usage >&2
+    exit 2
+  fi
+  if [[ ${EUID} -ne 0 ]]; then
+    die "must run as root (binds ports 22, 53, 80, 443)"
+  fi
+  case $1 in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    restart)
+      cmd_down
+      cmd_up
+      ;;
+    reset-node-certs) cmd_reset_node_certs ;;
+    lb-cmd) cmd_lb_cmd "$2" ;;
+    -h | --help | help) usage ;;
+    *)
+      usage >&2
+      exit 2
+      ;;
+  esac
+}
+
+main "$@"
