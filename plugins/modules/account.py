@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: account
 short_description: Create, update or deactivate an ACME account
 version_added: 0.1.0
-author: certfleet maintainers
+author: certfleet maintainers (@certfleet)
 description:
   - Makes sure an ACME account exists for the account key (O(state=present)), with the given contact,
     or deactivates it (O(state=absent)).

@@ -9,7 +9,7 @@ DOCUMENTATION = r"""
 module: order
 short_description: Order, validate and download many ACME certificates in one call
 version_added: 0.1.0
-author: certfleet maintainers
+author: certfleet maintainers (@certfleet)
 description:
   - Decides for every certificate in O(certificates) whether issuance is due, and works only on those.
     A certificate is due when the store has none, when it is inside its renewal window (a third of
@@ -160,9 +160,9 @@ certificates:
       returned: always
     changed: {description: Whether this certificate changed., type: bool, returned: always}
     serial: {description: Serial number (hex) of the stored certificate., type: str, returned: when valid}
-    not_after: {description: Expiry (ISO 8601, UTC)., type: str, returned: when valid}
+    not_after: {description: "Expiry (ISO 8601, UTC).", type: str, returned: when valid}
     order_url: {description: The order URL., type: str, returned: when an order was used}
-    files: {description: Paths of privkey, cert, chain and fullchain in the store., type: dict, returned: when O(state=valid) and valid}
+    files: {description: "Store paths of the privkey, cert, chain and fullchain files.", type: dict, returned: when O(state=valid) and valid}
     cert: {description: PEM leaf certificate., type: str, returned: when O(state=valid) and O(return_content)}
     chain: {description: PEM intermediate certificates., type: str, returned: when O(state=valid) and O(return_content)}
     error: {description: What went wrong., type: str, returned: when failed}

@@ -9,7 +9,7 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, ProtocolError
 from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import require_terms
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AccountDeactivated, require_terms
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
     connection, given_account_key, key_id, store_of)
 
@@ -47,7 +47,13 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool) -> t.Tuple[bool
         key_generated = True
 
     conn = connection(params, key)
-    found = None if key_generated else conn.find_account()
+    try:
+        found = None if key_generated else conn.find_account()
+    except AccountDeactivated:
+        if state == "absent":
+            gone = {"status": "deactivated"}
+            return False, {"account_uri": None, "status": "deactivated", "diff": {"before": gone, "after": gone}}
+        raise
     before = {"status": "absent"} if found is None else {
         "status": found[1].status or "valid", "contact": list(found[1].contact or ())}
 

@@ -61,6 +61,10 @@ def translate_errors(what: str, call: t.Callable[[], t.Any]) -> t.Any:
         raise ProtocolError("ACME protocol error during %s: %s" % (what, error))
 
 
+class AccountDeactivated(ProtocolError):
+    """The CA knows the key, but its account is deactivated (final)."""
+
+
 class Poller(object):
     """Polls with a short first interval that grows, inside a total deadline."""
 
@@ -170,6 +174,9 @@ class AcmeConnection(object):
         except messages.Error as error:
             if error.code == "accountDoesNotExist":
                 return None
+            if error.code == "unauthorized" and "deactivated" in (error.detail or ""):
+                raise AccountDeactivated("The account of this key is deactivated at the CA: "
+                                         "it cannot be used again; use another account key")
             raise ProtocolError("ACME server refused the account lookup: %s" % describe_acme_error(error))
         except requests.exceptions.RequestException as error:
             raise ProtocolError("Cannot reach the ACME server for the account lookup: %s" % error)

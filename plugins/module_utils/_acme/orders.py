@@ -42,7 +42,7 @@ class Want(object):
         self.renew_before_days = None if rbd is None else float(rbd)
         self.force = bool(item.get("force") or defaults.get("force"))
         self.profile = item.get("profile") or defaults.get("profile")
-        self.reuse_key = bool(item.get("reuse_key") or False)
+        self.reuse_key = bool(item.get("reuse_key"))
 
     def acme_identifiers(self) -> t.List[t.Tuple[str, str]]:
         return [normalize_identifier(i, self.challenge, self.name) for i in self.identifiers]
@@ -137,7 +137,7 @@ class OrderRunner(object):
     def assess(self, want: Want) -> t.Dict[str, t.Any]:
         have, cert_pem = self.store.read_cert(want.name)
         due, reason = needs_issuance(have, cert_pem, want, self.directory_url, self.now)
-        pending, _ = self.store.read_pending(want.name)
+        pending = self.store.read_pending(want.name)[0]
         if not due and _pending_matches(pending, want, self.directory_url) and pending.get("forced"):
             due, reason = True, "forced (pending order)"
         return {"name": want.name, "identifiers": want.identifiers, "due": due, "reason": reason,
@@ -181,7 +181,7 @@ class OrderRunner(object):
         if self.check_mode:
             return self.result(want, assessment, status="would_order", changed=assessment["due"], challenges=[])
         conn = self.conn
-        pending, _ = self.store.read_pending(want.name)
+        pending = self.store.read_pending(want.name)[0]
         order = None
         resumed = False
         if _pending_matches(pending, want, self.directory_url):

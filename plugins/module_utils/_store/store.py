@@ -139,7 +139,7 @@ class Store(object):
 
     def cert_paths(self, name: str) -> t.Dict[str, str]:
         base = self.cert_dir(name)
-        return {f.split(".")[0]: os.path.join(base, f) for f in CERT_FILES}
+        return {f.split(".", maxsplit=1)[0]: os.path.join(base, f) for f in CERT_FILES}
 
     def read_cert(self, name: str) -> t.Tuple[t.Optional[dict], t.Optional[str]]:
         """``(meta, cert_pem)`` of the issued certificate, or ``(None, None)``."""

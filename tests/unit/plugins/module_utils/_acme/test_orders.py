@@ -75,7 +75,10 @@ def test_nothing_due_never_connects(tmp_path):
 
 
 def test_check_mode_predicts_without_connecting(tmp_path):
-    runner = OrderRunner(Store(str(tmp_path)), DIR, lambda: 1 / 0, check_mode=True, now=NOW)
+    def no_connection():
+        raise AssertionError("check mode must not connect")
+
+    runner = OrderRunner(Store(str(tmp_path)), DIR, no_connection, check_mode=True, now=NOW)
     result = runner.run_all([want()], runner.prepare)[0]
     assert result["status"] == "would_order" and result["changed"] is True and result["action"] == "issue"
     assert not (tmp_path / "certs").exists()

@@ -1,0 +1,112 @@
+# -*- coding: utf-8 -*-
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Describe a certificate from a file, text or a live endpoint (logic of cert_info). Private to this collection."""
+
+from __future__ import annotations
+
+import datetime
+import typing as t
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
+from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, tlsprobe, x509
+
+FIELDS = ("subject", "common_name", "names", "dns_names", "ip_addresses", "issuer", "serial",
+          "not_before", "not_after", "days_left", "key_type", "fingerprint_sha256", "spki_sha256",
+          "renewal_due", "renewal_reason")
+Probe = t.Callable[..., tlsprobe.PeerCertificate]
+
+
+def iso(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def leaf_der(data: t.Union[bytes, str], source: str) -> bytes:
+    """The first certificate of PEM text (a full chain is fine), or ``data`` itself if DER."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if b"-----BEGIN" in raw:
+        for label, der in x509.pem_blocks(raw):
+            if label == "CERTIFICATE":
+                return der
+        raise InputError("%s holds no PEM CERTIFICATE block" % source)
+    if raw[:1] == b"\x30":
+        return raw
+    raise InputError("%s is neither a PEM nor a DER certificate" % source)
+
+
+def describe(der: bytes, now: datetime.datetime,
+             renew_before_days: t.Optional[float] = None) -> t.Dict[str, t.Any]:
+    """The result fields for one certificate (dates as ISO 8601 UTC strings)."""
+    info = x509.parse_certificate(der)
+    due, reason = renewal_due(info["not_before"], info["not_after"], now, renew_before_days)
+    return {
+        "subject": info["subject"],
+        "common_name": info["common_name"],
+        "names": info["dns_names"] + info["ip_addresses"],
+        "dns_names": info["dns_names"],
+        "ip_addresses": info["ip_addresses"],
+        "issuer": info["issuer"],
+        "serial": info["serial"],
+        "not_before": iso(info["not_before"]),
+        "not_after": iso(info["not_after"]),
+        "days_left": round((info["not_after"] - now).total_seconds() / 86400.0, 1),
+        "key_type": info["key_type"],
+        "fingerprint_sha256": info["fingerprint_sha256"],
+        "spki_sha256": info["spki_sha256"],
+        "renewal_due": due,
+        "renewal_reason": reason,
+    }
+
+
+def probe_endpoint(endpoint: t.Dict[str, t.Any], params: t.Dict[str, t.Any], now: datetime.datetime,
+                   probe: Probe) -> t.Dict[str, t.Any]:
+    """Describe what one endpoint serves; a failure is an ``error`` with the fields set to None."""
+    host = endpoint.get("host")
+    if not host:
+        raise InputError("every endpoint needs a host")
+    port = int(endpoint.get("port") or 443)
+    server_name = endpoint.get("server_name") or host
+    result = {"host": host, "port": port, "server_name": server_name, "error": None,
+              "alpn_protocol": None}  # type: t.Dict[str, t.Any]
+    try:
+        peer = probe(host, port, server_name, float(params.get("timeout") or 10),
+                     ca_file=params.get("ca_path"), alpn=params.get("alpn") or None)
+        result.update(describe(peer.der, now, params.get("renew_before_days")))
+        result["alpn_protocol"] = peer.alpn_protocol
+    except TargetError as exc:
+        result.update(dict((field, None) for field in FIELDS))
+        result["error"] = exc.msg
+    return result
+
+
+def run(params: t.Dict[str, t.Any], now: t.Optional[datetime.datetime] = None,
+        probe: Probe = tlsprobe.fetch_peer_certificate) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """Read-only: never changed. Single sources return the fields at the top level."""
+    now = now or utcnow()
+    renew_before_days = params.get("renew_before_days")
+    if params.get("path"):
+        data = files.read_bytes(params["path"])
+        if data is None:
+            raise InputError("certificate file %s does not exist" % params["path"], path=params["path"])
+        return False, describe(leaf_der(data, params["path"]), now, renew_before_days)
+    if params.get("content"):
+        return False, describe(leaf_der(params["content"], "content"), now, renew_before_days)
+    if params.get("host"):
+        endpoint = {"host": params["host"], "port": params.get("port"),
+                    "server_name": params.get("server_name")}
+        result = probe_endpoint(endpoint, params, now, probe)
+        if result["error"]:
+            raise TargetError(result["error"], host=result["host"], port=result["port"],
+                              server_name=result["server_name"])
+        return False, result
+    endpoints = params.get("endpoints") or []
+    if not endpoints:
+        raise InputError("one of path, content, host or endpoints is required")
+    results = [probe_endpoint(endpoint, params, now, probe) for endpoint in endpoints]
+    failed = [result for result in results if result["error"]]
+    if failed and params.get("fail_on_error", True):
+        raise TargetError("TLS probe failed for %d of %d endpoints: %s"
+                          % (len(failed), len(results), "; ".join(r["error"] for r in failed)),
+                          endpoints=results, failed_count=len(failed))
+    return False, {"endpoints": results, "failed_count": len(failed)}
