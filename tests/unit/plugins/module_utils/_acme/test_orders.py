@@ -84,7 +84,11 @@ def test_check_mode_predicts_without_connecting(tmp_path):
     assert not (tmp_path / "certs").exists()
 
 
+class DirectoryOnly(object):
+    directory = {}
+
+
 def test_valid_without_pending_order_is_a_clear_error(tmp_path):
-    runner = OrderRunner(Store(str(tmp_path)), DIR, lambda: type("Conn", (), {"directory": {}})(), now=NOW)
+    runner = OrderRunner(Store(str(tmp_path)), DIR, DirectoryOnly, now=NOW)
     result = runner.run_all([want()], runner.complete)[0]
     assert result["status"] == "failed" and "no pending order" in result["error"]
