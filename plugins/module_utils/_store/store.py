@@ -8,10 +8,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 import typing as t
 
-from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError, TargetError
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import files
 
 DIR_MODE = 0o700
 KEY_MODE = 0o600
@@ -26,46 +26,26 @@ def directory_slug(directory_url: str) -> str:
     return re.sub(r"[^a-z0-9.-]+", "_", text).strip("_") or "directory"
 
 
+def _store_errors(call: t.Callable[[], t.Any]) -> t.Any:
+    """The node-side file helpers raise TargetError; in the store that is a StoreError."""
+    try:
+        return call()
+    except TargetError as exc:
+        raise StoreError("Store: " + exc.msg, **exc.details)
+
+
 def write_atomic(path: str, data: t.Union[str, bytes], mode: int) -> bool:
     """Write ``data`` to ``path`` via a temporary file and rename; False if already identical."""
     raw = data.encode() if isinstance(data, str) else data
-    try:
-        with open(path, "rb") as handle:
-            if handle.read() == raw and (os.stat(path).st_mode & 0o777) == mode:
-                return False
-    except FileNotFoundError:
-        pass
-    except OSError as exc:
-        raise StoreError("Cannot read %s: %s" % (path, exc.strerror))
-    directory = os.path.dirname(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    except OSError as exc:
-        raise StoreError("Cannot write in %s: %s" % (directory, exc.strerror))
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise StoreError("Cannot write %s: %s" % (path, exc.strerror))
+    if not _store_errors(lambda: files.file_needs_update(path, raw, mode)):
+        return False
+    _store_errors(lambda: files.write_atomic(path, raw, mode))
     return True
 
 
 def read_text(path: str) -> t.Optional[str]:
-    try:
-        with open(path, "r") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise StoreError("Cannot read %s: %s" % (path, exc.strerror))
+    raw = _store_errors(lambda: files.read_bytes(path))
+    return None if raw is None else raw.decode()
 
 
 def read_json(path: str) -> t.Optional[t.Dict[str, t.Any]]:
@@ -83,13 +63,7 @@ def write_json(path: str, data: t.Dict[str, t.Any]) -> bool:
 
 
 def remove(path: str) -> bool:
-    try:
-        os.unlink(path)
-        return True
-    except FileNotFoundError:
-        return False
-    except OSError as exc:
-        raise StoreError("Cannot remove %s: %s" % (path, exc.strerror))
+    return _store_errors(lambda: files.remove_file(path))
 
 
 class Store(object):
