@@ -93,6 +93,13 @@ class RetryingNetwork(_Base):  # type: ignore[misc,valid-type]
     def _status(self) -> t.Optional[int]:
         return None if self._last_response is None else self._last_response.status_code
 
+    def _may_retry(self, failures: int, retryable: bool) -> bool:
+        """Sleep before a transient retry (Retry-After honoured, capped); False when out of retries."""
+        if not retryable or failures >= self.policy.transient_retries:
+            return False
+        self._sleep(self.policy.transient_delay(failures, self._retry_after()))
+        return True
+
     def _with_retries(self, call: t.Callable[[], t.Any]) -> t.Any:
         nonce_failures = 0
         transient_failures = 0
@@ -104,25 +111,15 @@ class RetryingNetwork(_Base):  # type: ignore[misc,valid-type]
                 if error.code == "badNonce" and nonce_failures < self.policy.nonce_retries:
                     nonce_failures += 1
                     continue
-                status = self._status()
-                if status in RETRYABLE_STATUS and transient_failures < self.policy.transient_retries:
-                    self._sleep(self.policy.transient_delay(transient_failures, self._retry_after()))
-                    transient_failures += 1
-                    continue
-                raise
+                if not self._may_retry(transient_failures, self._status() in RETRYABLE_STATUS):
+                    raise
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
-                if transient_failures < self.policy.transient_retries:
-                    self._sleep(self.policy.transient_delay(transient_failures, None))
-                    transient_failures += 1
-                    continue
-                raise
+                if not self._may_retry(transient_failures, True):
+                    raise
             except acme_client.errors.ClientError:
-                status = self._status()
-                if status in RETRYABLE_STATUS and transient_failures < self.policy.transient_retries:
-                    self._sleep(self.policy.transient_delay(transient_failures, self._retry_after()))
-                    transient_failures += 1
-                    continue
-                raise
+                if not self._may_retry(transient_failures, self._status() in RETRYABLE_STATUS):
+                    raise
+            transient_failures += 1
 
     def post(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
         return self._with_retries(lambda: self._post_once(*args, **kwargs))
