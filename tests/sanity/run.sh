@@ -11,6 +11,8 @@ reqs="$(python -c 'import ansible_test, os; print(os.path.join(os.path.dirname(a
 pip_version="$(grep -oP "pip='\K[0-9.]+" "$(dirname "$reqs")/../_internal/python_requirements.py" | head -n 1)"
 cache="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 mkdir -p "$(dirname "$cache")"; cmp -s "$root/tests/sanity/get_pip_shim.py" "$cache" || cp "$root/tests/sanity/get_pip_shim.py" "$cache"
+# ansible-test skips its shellcheck test when the program is missing.
+command -v shellcheck >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
 rm -rf "$dest"
 mkdir -p "$dest"
 (cd "$root" && git ls-files -co --exclude-standard -z | rsync -a --from0 --files-from=- ./ "$dest/")
