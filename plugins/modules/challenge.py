@@ -19,17 +19,26 @@ description:
   - Every entry is validated before anything is written (token syntax, key authorization format,
     web root present, challenge directory not leaving the web root); one bad entry fails the task
     and changes nothing.
-  - C(dns-01) challenges need a DNS provider, which this version does not support yet; such
-    entries fail the task.
-  - Runs with the Python standard library only.
+  - For C(dns-01) challenges, adds the value of every entry as a TXT record at
+    C(_acme-challenge.<name>) (or at the target of a CNAME there) through the DNS O(provider),
+    all records of a zone in one update where the provider allows it, and then waits until every
+    authoritative name server of the zone serves every value (O(propagation_timeout)).
+    O(state=absent) removes exactly the given values; other values at the same name stay.
+  - C(http-01) entries are handled when O(webroot) is set, C(dns-01) entries when O(provider) is
+    set; entries of the other type are left alone and listed in RV(not_handled), so one list can serve both calls.
+    With neither option set the task fails.
+  - For C(http-01), runs with the Python standard library only (on the web nodes). C(dns-01)
+    needs C(dnspython) and runs once on the store host.
 extends_documentation_fragment:
   - certfleet.acme.attributes
+  - certfleet.acme.dns
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
-    details: The diff lists the managed token files with their content before and after.
+    details: The diff lists the managed token files with their content, and the TXT values at
+      each managed name, before and after.
   idempotent:
     support: full
 options:
@@ -49,11 +58,12 @@ options:
   webroot:
     description:
       - The document root served for the challenged names on port 80.
-      - Required when an entry has C(type=http-01). Must exist.
+      - Setting it makes the module handle the C(http-01) entries. Must exist.
     type: path
   state:
     description:
-      - V(present) writes the token files, V(absent) removes them (the directories stay).
+      - V(present) writes the token files and adds the TXT values, V(absent) removes them (the
+        directories stay; only the given TXT values are removed).
     type: str
     choices: [present, absent]
     default: present
@@ -98,6 +108,25 @@ EXAMPLES = r"""
     webroot: /srv/www/example
     owner: www-data
     group: www-data
+
+- name: Deploy the dns-01 records of an order through BIND (RFC 2136 with TSIG), on the store host
+  certfleet.acme.challenge:
+    challenges: "{{ __certfleet_order.challenges }}"
+    provider: rfc2136
+    provider_options:
+      server: 192.0.2.53
+      tsig_key_name: acme-update
+      tsig_secret: "{{ vault_tsig_secret }}"
+  delegate_to: localhost
+  run_once: true
+
+- name: Remove them again, also when validation failed
+  certfleet.acme.challenge:
+    challenges: "{{ __certfleet_order.challenges }}"
+    provider: cloudflare   # token from CLOUDFLARE_API_TOKEN (an AWX credential)
+    state: absent
+  delegate_to: localhost
+  run_once: true
 """
 
 RETURN = r"""
@@ -111,9 +140,38 @@ files:
   elements: str
   sample:
     - /var/www/html/.well-known/acme-challenge/evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA
+records:
+  description:
+    - The TXT values added (O(state=present)) or removed (O(state=absent)), one entry per name;
+      in check mode, those that would be. Values already in place (or already gone) are not listed.
+  returned: when O(provider) is set
+  type: list
+  elements: dict
+  contains:
+    record: {description: "The challenge name, C(_acme-challenge.<name>).", type: str, returned: always}
+    name: {description: "Where the values were written (the CNAME target if there is one).", type: str, returned: always}
+    zone: {description: "The zone that holds the name (found by SOA).", type: str, returned: always}
+    values: {description: The values added or removed., type: list, elements: str, returned: always}
+  sample:
+    - record: _acme-challenge.example.com
+      name: _acme-challenge.example.com
+      zone: example.com
+      values: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
+propagation:
+  description: Per zone, the authoritative servers that were checked and how long it took until all served every value.
+  returned: when O(state=present) and O(provider) is set, not in check mode
+  type: dict
+  sample: {example.com: {servers: ["ns1.example.com (192.0.2.53)"], seconds: 0.213}}
+not_handled:
+  description: Entries of a challenge type this call was not configured for (see O(webroot), O(provider)).
+  returned: when there are any
+  type: list
+  elements: dict
+  sample: [{certificate: example.com, identifier: "*.example.com", type: dns-01}]
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.spec import DNS_OPTIONS
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import challenge
 
 
@@ -124,6 +182,7 @@ def main() -> None:
         state=dict(type="str", choices=["present", "absent"], default="present"),
         owner=dict(type="str"),
         group=dict(type="str"),
+        **DNS_OPTIONS
     )
     run_module(argument_spec,
                lambda module: challenge.run(module.params, module.check_mode, module._diff))

@@ -14,6 +14,9 @@ PACKAGES=(
   pebble          # ACME test CA (2.4.0 on Debian 12)
   bind9           # authoritative DNS for example.test (named, tsig-keygen)
   bind9-dnsutils  # dig, nsupdate
+  pdns-server     # PowerDNS authoritative with HTTP API (pdns.test, acme-validation.test)
+  pdns-backend-sqlite3
+  sqlite3         # creates the PowerDNS database from its schema
   nginx-light     # the three web nodes
   haproxy         # load balancer in front of the nodes
   openssh-server  # sshd for Ansible's ssh connection to the nodes

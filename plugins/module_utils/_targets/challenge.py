@@ -8,6 +8,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
+from ansible_collections.certfleet.acme.plugins.module_utils._dns.challenge import Dns01Handler
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, webroot
 
 Entry = t.Dict[str, t.Any]
@@ -22,6 +23,7 @@ class Http01Handler(object):
     """http-01: one file per token under ``<webroot>/.well-known/acme-challenge/``."""
 
     type = "http-01"
+    result_key = "files"
 
     def __init__(self, params: t.Dict[str, t.Any]) -> None:
         self.webroot = params.get("webroot")
@@ -56,8 +58,10 @@ class Http01Handler(object):
             result[path] = None if data is None else data.decode("ascii", errors="replace")
         return result
 
-    def predicted(self, before: t.Dict[str, t.Optional[str]]) -> t.Dict[str, t.Optional[str]]:
-        after = dict(before)
+    def predicted(self) -> t.Dict[str, t.Optional[str]]:
+        if self.state == "absent":
+            return {}
+        after = dict((p, c) for p, c in self.snapshot().items() if c is not None)
         for token, content in self.wanted.items():
             after[webroot.token_path(self.webroot, token)] = content
         return after
@@ -70,31 +74,9 @@ class Http01Handler(object):
         return webroot.remove(self.webroot, list(self.wanted), check_mode)
 
 
-class Dns01Handler(object):
-    """dns-01: needs a DNS provider, which a later version adds (option ``provider``)."""
-
-    type = "dns-01"
-
-    def __init__(self, params: t.Dict[str, t.Any]) -> None:
-        self.params = params
-
-    def validate(self, entries: t.Sequence[Entry]) -> None:
-        raise InputError(
-            "dns-01 challenges need a DNS provider (option provider), which this version of "
-            "certfleet.acme.challenge does not support yet; %s" % _where(entries[0]),
-            identifiers=sorted(set(str(entry.get("identifier")) for entry in entries)))
-
-    def snapshot(self) -> t.Dict[str, t.Optional[str]]:
-        return {}
-
-    def predicted(self, before: t.Dict[str, t.Optional[str]]) -> t.Dict[str, t.Optional[str]]:
-        return before
-
-    def apply(self, check_mode: bool) -> t.List[str]:
-        return []
-
-
 HANDLERS = {handler.type: handler for handler in (Http01Handler, Dns01Handler)}
+# The option that switches each challenge type on.
+CONFIGURED_BY = {"http-01": "webroot", "dns-01": "provider"}
 
 
 def group_entries(challenges: t.Sequence[t.Any]) -> t.Dict[str, t.List[Entry]]:
@@ -111,30 +93,55 @@ def group_entries(challenges: t.Sequence[t.Any]) -> t.Dict[str, t.List[Entry]]:
     return groups
 
 
-def run(params: t.Dict[str, t.Any], check_mode: bool = False,
-        want_diff: bool = False) -> t.Tuple[bool, t.Dict[str, t.Any]]:
-    """Deploy (state=present) or remove (state=absent) every challenge; validate all first."""
+def _skipped(entry: Entry) -> t.Dict[str, t.Any]:
+    return dict((k, entry.get(k)) for k in ("certificate", "identifier", "type"))
+
+
+def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
+        context: t.Any = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """Deploy (state=present) or remove (state=absent) every challenge; validate all first.
+
+    http-01 entries are handled when ``webroot`` is set, dns-01 entries when ``provider`` is set;
+    entries of a type that is not configured are skipped (listed in ``not_handled``), unless neither
+    is configured, which is an InputError.
+    """
+    groups = group_entries(params.get("challenges") or [])
+    configured = [kind for kind, option in CONFIGURED_BY.items() if params.get(option)]
+    if groups and not configured:
+        kind = next(iter(groups))
+        need = {"http-01": "webroot is required for http-01 challenges",
+                "dns-01": "dns-01 challenges need a DNS provider (option provider)"}[kind]
+        raise InputError("%s; neither webroot nor provider is set: %s" % (need, _where(groups[kind][0])))
     handlers = []
-    for kind, entries in group_entries(params.get("challenges") or []).items():
-        handler = HANDLERS[kind](params)
+    skipped = []  # type: t.List[t.Dict[str, t.Any]]
+    for kind, entries in groups.items():
+        if kind not in configured:
+            skipped.extend(_skipped(entry) for entry in entries)
+            continue
+        handler = Dns01Handler(params, context) if kind == "dns-01" else HANDLERS[kind](params)
         handler.validate(entries)
         handlers.append(handler)
-    before = {}  # type: t.Dict[str, t.Optional[str]]
+    result = {"files": []}  # type: t.Dict[str, t.Any]
+    if params.get("provider"):
+        result["records"] = []
+    diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
     for handler in handlers:
-        before.update(handler.snapshot())
-    if params.get("state") == "absent":
-        after = dict((path, None) for path in before)
-    else:
-        after = dict(before)
-        for handler in handlers:
-            after = handler.predicted(after)
-    changed_paths = []  # type: t.List[str]
+        before = handler.snapshot()
+        diff["before"][handler.result_key] = dict((k, v) for k, v in before.items() if v is not None)
+        diff["after"][handler.result_key] = handler.predicted()
+    changed = False
     for handler in handlers:
-        changed_paths.extend(handler.apply(check_mode))
-    result = {"files": sorted(changed_paths)}  # type: t.Dict[str, t.Any]
+        done = handler.apply(check_mode)
+        changed = changed or bool(done)
+        result[handler.result_key] = sorted(done) if handler.result_key == "files" else done
+        if getattr(handler, "propagation", None):
+            result["propagation"] = handler.propagation
+    if skipped:  # never "skipped": Ansible would show the whole task as skipped
+        result["not_handled"] = skipped
     if want_diff:
-        result["diff"] = {
-            "before": {"files": dict((p, c) for p, c in before.items() if c is not None)},
-            "after": {"files": dict((p, c) for p, c in after.items() if c is not None)},
-        }
-    return bool(changed_paths), result
+        keys = ["files"] if params.get("webroot") or not params.get("provider") else []
+        for key in keys + (["records"] if params.get("provider") else []):
+            diff["before"].setdefault(key, {})
+            diff["after"].setdefault(key, {})
+        result["diff"] = diff
+    return changed, result

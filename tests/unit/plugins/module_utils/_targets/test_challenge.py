@@ -81,8 +81,6 @@ def test_absent_needs_no_content(tmp_path):
     ({"content": "nope"}, "not a key authorization"),
     ({"content": None}, "missing"),
     ({"type": "tls-alpn-01"}, "unsupported challenge type"),
-    ({"type": "dns-01", "record": "_acme-challenge.www.example.test", "value": "abc"},
-     "dns-01 challenges need a DNS provider"),
 ])
 def test_validation_happens_before_any_write(tmp_path, bad, message):
     entries = [_http("good"), _http("good2", **bad)]
@@ -108,3 +106,18 @@ def test_missing_webroot(tmp_path):
 def test_not_a_dict(tmp_path):
     with pytest.raises(InputError, match=r"challenges\[0\]"):
         challenge.run(_params(tmp_path, ["tok"]))
+
+
+def test_dns01_entries_skipped_without_provider(tmp_path):
+    entries = [_http("tokenA"), {"type": "dns-01", "certificate": "www", "identifier": "*.example.test",
+                                 "record": "_acme-challenge.example.test", "value": "abc"}]
+    changed, result = challenge.run(_params(tmp_path, entries))
+    assert changed and len(result["files"]) == 1
+    assert result["not_handled"] == [{"certificate": "www", "identifier": "*.example.test", "type": "dns-01"}]
+
+
+def test_neither_webroot_nor_provider(tmp_path):
+    entry = {"type": "dns-01", "certificate": "www", "identifier": "www.example.test",
+             "record": "_acme-challenge.www.example.test", "value": "abc"}
+    with pytest.raises(InputError, match="dns-01 challenges need a DNS provider"):
+        challenge.run(_params(tmp_path, [entry], webroot=None))
