@@ -1,0 +1,90 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: cert_bundle
+short_description: Read issued certificate bundles from the store for installation on nodes
+version_added: 0.1.0
+author: certfleet maintainers (@certfleet)
+description:
+  - Reads the private key, certificate and chain of every named certificate from the store directory
+    in one call, for M(certfleet.acme.cert_install) on the nodes.
+  - Checks on the store host, before anything is returned, that each key matches its certificate and
+    that the certificate is valid now; one bad bundle fails the whole call.
+  - "The result contains private keys: always set C(no_log: true) on the task."
+  - Runs on the store host.
+extends_documentation_fragment:
+  - certfleet.acme.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+  idempotent:
+    support: full
+options:
+  store_dir:
+    description: The store directory on the store host.
+    type: path
+    default: ~/.certfleet
+  names:
+    description: Names of the certificates to read.
+    type: list
+    elements: str
+    required: true
+requirements:
+  - cryptography
+"""
+
+EXAMPLES = r"""
+- name: Read the bundles (private keys inside, never print them)
+  certfleet.acme.cert_bundle:
+    names: "{{ certificates | map(attribute='name') }}"
+  delegate_to: localhost
+  run_once: true
+  no_log: true
+  register: __bundles
+
+- name: Install every certificate on the node in one call
+  certfleet.acme.cert_install:
+    certificates: "{{ __bundles.bundles }}"
+"""
+
+RETURN = r"""
+bundles:
+  description: One entry per name, in the order given; fits the O(certfleet.acme.cert_install#module:certificates) option.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name: {description: Certificate name., type: str, returned: always}
+    cert: {description: PEM leaf certificate., type: str, returned: always}
+    chain: {description: PEM intermediate certificates., type: str, returned: always}
+    privatekey: {description: PEM private key. Secret., type: str, returned: always}
+    serial: {description: Serial number (hex)., type: str, returned: always}
+    names: {description: DNS names and IP addresses of the certificate., type: list, elements: str, returned: always}
+    not_after: {description: "Expiry (ISO 8601, UTC).", type: str, returned: always}
+"""
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import DEFAULT_STORE, check_libraries
+from ansible_collections.certfleet.acme.plugins.module_utils._store.bundle import read_bundles
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
+
+
+def _run(module):
+    check_libraries(module)
+    return False, {"bundles": read_bundles(Store(module.params["store_dir"]), module.params["names"])}
+
+
+def main():
+    run_module(dict(store_dir=dict(type="path", default=DEFAULT_STORE),
+                    names=dict(type="list", elements="str", required=True)), _run)
+
+
+if __name__ == "__main__":
+    main()
