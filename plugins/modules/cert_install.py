@@ -85,6 +85,47 @@ options:
       - C(privkey.pem) is always C(0600) and the directories C(0755).
     type: raw
     default: '0644'
+  nginx_snippet:
+    description:
+      - Also write, in each certificate's directory, an nginx snippet to C(include) inside a
+        C(server) block, with C(ssl_certificate), C(ssl_certificate_key), C(ssl_protocols) and
+        HTTP/2 (ALPN C(h2), for gRPC clients too). It is part of the set (backup, rollback).
+      - HTTP/2 is the C(http2 on) directive from nginx 1.25.1, and a C(http2) parameter of the
+        O(nginx_snippet.listen) lines before (Debian 12 has nginx 1.22), so older nginx needs
+        O(nginx_snippet.listen). The version is read from C(nginx -v) on the node.
+      - Validate with C(nginx -t) and reload afterwards, as for the certificate files.
+    type: dict
+    suboptions:
+      enabled:
+        description: Write the snippet.
+        type: bool
+        default: true
+      file_name:
+        description: File name of the snippet in the certificate's directory.
+        type: str
+        default: nginx-tls.conf
+      listen:
+        description:
+          - C(listen) parameters, one directive each, for example V(443 ssl) and V([::]:443 ssl).
+            Needed for HTTP/2 on nginx before 1.25.1.
+        type: list
+        elements: str
+      http2:
+        description: Enable HTTP/2.
+        type: bool
+        default: true
+      protocols:
+        description: The C(ssl_protocols).
+        type: list
+        elements: str
+        default: [TLSv1.2, TLSv1.3]
+      nginx_version:
+        description: The nginx version (for example V(1.22.1)), instead of asking C(nginx -v).
+        type: str
+      nginx_path:
+        description: The nginx program asked for its version.
+        type: path
+        default: nginx
   backup:
     description:
       - Copy the current files to C(<file>.certfleet-prev) before replacing them.
@@ -117,6 +158,17 @@ EXAMPLES = r"""
         privatekey: "{{ __certfleet_issued.privatekey }}"
     group: ssl-cert
   register: __certfleet_install
+
+- name: Install with an nginx snippet (nginx 1.22 style HTTP/2 on the listen lines)
+  certfleet.acme.cert_install:
+    certificates:
+      - name: www.example.com
+        cert: "{{ __certfleet_issued.cert }}"
+        chain: "{{ __certfleet_issued.chain }}"
+        privatekey: "{{ __certfleet_issued.privatekey }}"
+    nginx_snippet:
+      listen: ['443 ssl', '[::]:443 ssl']
+  # in nginx: server { server_name www.example.com; include /etc/certfleet/certs/www.example.com/nginx-tls.conf; ... }
 
 - name: Roll back to the previous set after a failed verification
   certfleet.acme.cert_install:
@@ -181,6 +233,10 @@ certificates:
           description: The private key.
           type: str
           sample: /etc/certfleet/certs/www.example.com/privkey.pem
+        nginx_snippet:
+          description: The nginx snippet, with O(nginx_snippet) only.
+          type: str
+          sample: /etc/certfleet/certs/www.example.com/nginx-tls.conf
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
@@ -200,6 +256,15 @@ def main() -> None:
         owner=dict(type="str"),
         group=dict(type="str"),
         mode=dict(type="raw", default="0644"),
+        nginx_snippet=dict(type="dict", options=dict(
+            enabled=dict(type="bool", default=True),
+            file_name=dict(type="str", default="nginx-tls.conf"),
+            listen=dict(type="list", elements="str"),
+            http2=dict(type="bool", default=True),
+            protocols=dict(type="list", elements="str", default=["TLSv1.2", "TLSv1.3"]),
+            nginx_version=dict(type="str"),
+            nginx_path=dict(type="path", default="nginx"),
+        )),
         backup=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "rollback"], default="present"),
     )

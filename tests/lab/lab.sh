@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# certfleet test lab: Pebble (3 instances), BIND9, three nginx web nodes, HAProxy, sshd.
+# certfleet test lab: Pebble x3, BIND9, PowerDNS, three nginx web nodes, HAProxy, Traefik, sshd.
 #
 #   lab.sh up                 generate missing material, (re)write configs, start what is not
 #                             running, wait (bounded) until every service answers
@@ -13,7 +13,7 @@
 #
 # State lives in LAB_DIR (default /var/tmp/certfleet-lab). Generated material (lab CA, keys,
 # TSIG secret, EAB key, ssh keys) is generated only when missing. Config files are rewritten
-# on every `up`; a running service whose config changed is restarted (nginx: reloaded), a
+# on every `up`; a running service whose config changed is restarted (nginx, HAProxy: reloaded), a
 # running service that answers and whose config did not change is left alone, so `up` twice
 # is safe. All addresses are loopback. See README.md beside this script.
 set -euo pipefail
@@ -36,16 +36,38 @@ LB_IP=127.0.0.10
 ZONE=example.test
 TSIG_NAME=certfleet-lab
 TSIG_ALG=hmac-sha256
+# Key only lab.sh uses, to put lab records into the running (dynamic) example.test zone.
+TSIG_ADMIN_NAME=certfleet-lab-admin
+# PowerDNS (authoritative, sqlite3 backend, HTTP API) serving a second zone and a validation
+# zone that example.test delegates _acme-challenge names to by CNAME. BIND forwards both.
+PDNS_IP=127.0.0.6
+PDNS_API_PORT=8081
+PDNS_ZONE=pdns.test
+VALIDATION_ZONE=acme-validation.test
+DELEGATED_NAME=delegated # _acme-challenge.delegated.example.test CNAME delegated.acme-validation.test.
 EAB_KID=lab-kid
 NODES=(web1 web2 web3)
 PEBBLES=(pebble pebble-short pebble-eab)
 # Start order; `down` stops in reverse order.
-SERVICES=(named pebble pebble-short pebble-eab web1 web2 web3 haproxy sshd)
+SERVICES=(named pdns pebble pebble-short pebble-eab web1 web2 web3 haproxy traefik sshd)
+# Traefik (built once from its Go module by build-traefik.sh, cached outside the repository) on
+# its own address; LAB_TRAEFIK=0 leaves it out (no Go toolchain or module proxy).
+TRAEFIK_IP=127.0.0.20
+if [[ ${LAB_TRAEFIK:-1} == 0 ]]; then
+  _services=()
+  for _svc in "${SERVICES[@]}"; do [[ ${_svc} == traefik ]] || _services+=("${_svc}"); done
+  SERVICES=("${_services[@]}")
+fi
+# Port of each node's plain-text HTTP/2 (h2c, prior knowledge) listener: HAProxy and Traefik
+# terminate TLS and speak h2c to the nodes, the way gRPC back-ends are reached.
+H2C_PORT=8080
 
 CA_DIR="${LAB_DIR}/ca"
 PEBBLE_DIR="${LAB_DIR}/pebble"
 BIND_DIR="${LAB_DIR}/bind"
+PDNS_DIR="${LAB_DIR}/pdns"
 HAPROXY_DIR="${LAB_DIR}/haproxy"
+TRAEFIK_DIR="${LAB_DIR}/traefik"
 SSH_DIR="${LAB_DIR}/ssh"
 PLACEHOLDER_DIR="${LAB_DIR}/placeholder"
 NODES_DIR="${LAB_DIR}/nodes"
@@ -83,8 +105,10 @@ svc_pidfile() {
   case $1 in
     pebble*) echo "${PEBBLE_DIR}/$1.pid" ;;
     named) echo "${BIND_DIR}/named.pid" ;;
+    pdns) echo "${PDNS_DIR}/pdns_server.lab.pid" ;;
     web*) echo "$(node_prefix "$1")/run/nginx.pid" ;;
     haproxy) echo "${HAPROXY_DIR}/haproxy.pid" ;;
+    traefik) echo "${TRAEFIK_DIR}/traefik.pid" ;;
     sshd) echo "${SSH_DIR}/sshd.pid" ;;
   esac
 }
@@ -92,8 +116,10 @@ svc_log() {
   case $1 in
     pebble*) echo "${PEBBLE_DIR}/$1.log" ;;
     named) echo "${BIND_DIR}/named.log" ;;
+    pdns) echo "${PDNS_DIR}/pdns.log" ;;
     web*) echo "$(node_prefix "$1")/logs/error.log" ;;
     haproxy) echo "${HAPROXY_DIR}/haproxy.log" ;;
+    traefik) echo "${TRAEFIK_DIR}/traefik.log" ;;
     sshd) echo "${SSH_DIR}/sshd.log" ;;
   esac
 }
@@ -101,15 +127,18 @@ svc_comm() {
   case $1 in
     pebble*) echo pebble ;;
     web*) echo nginx ;;
+    pdns) echo pdns_server ;;
     *) echo "$1" ;;
   esac
 }
 svc_where() {
   case $1 in
     pebble*) echo "https://127.0.0.1:$(pebble_port "$1")/dir (mgmt :$(pebble_mgmt_port "$1"))" ;;
-    named) echo "${DNS_IP}:53 udp+tcp, zone ${ZONE}" ;;
+    named) echo "${DNS_IP}:53 udp+tcp, zone ${ZONE} (forwards ${PDNS_ZONE}, ${VALIDATION_ZONE})" ;;
+    pdns) echo "${PDNS_IP}:53 udp+tcp, zones ${PDNS_ZONE} ${VALIDATION_ZONE}; API http://${PDNS_IP}:${PDNS_API_PORT}" ;;
     web*) echo "$(node_ip "$1"):80, :443" ;;
-    haproxy) echo "${LB_IP}:80 (http), :443 (tcp passthrough)" ;;
+    haproxy) echo "${LB_IP}:80 (http), :443 (TLS, certs/, h2 -> nodes' h2c :${H2C_PORT})" ;;
+    traefik) echo "${TRAEFIK_IP}:80 (-> https), :443 (TLS, dynamic/, h2 -> nodes' h2c :${H2C_PORT})" ;;
     sshd) echo "127.0.0.11-13:22" ;;
   esac
 }
@@ -142,6 +171,13 @@ check_service() {
       out=$(dig @"${DNS_IP}" "${ZONE}" SOA +short +time=1 +tries=1 2>/dev/null || true)
       [[ ${out} == "ns1.${ZONE}."* ]]
       ;;
+    pdns)
+      out=$(dig @"${PDNS_IP}" "${PDNS_ZONE}" SOA +short +time=1 +tries=1 2>/dev/null || true)
+      [[ ${out} == "ns1.${PDNS_ZONE}."* ]] &&
+        lcurl -fsS -H "X-API-Key: $(pdns_api_key)" \
+          "http://${PDNS_IP}:${PDNS_API_PORT}/api/v1/servers/localhost/zones" 2>/dev/null |
+        grep -q "\"${VALIDATION_ZONE}.\""
+      ;;
     web*)
       ip=$(node_ip "${svc}")
       [[ $(lcurl -s -o /dev/null -w '%{http_code}' "http://${ip}/" 2>/dev/null || true) == 301 ]] &&
@@ -149,7 +185,11 @@ check_service() {
       ;;
     haproxy)
       [[ -S ${HAPROXY_DIR}/admin.sock ]] &&
-        [[ $(lcurl -s -o /dev/null -w '%{http_code}' "http://${LB_IP}/" 2>/dev/null || true) == 301 ]]
+        [[ $(lcurl -s -o /dev/null -w '%{http_code}' "http://${LB_IP}/" 2>/dev/null || true) == 301 ]] &&
+        [[ $(lcurl -sk --resolve "${ZONE}:443:${LB_IP}" "https://${ZONE}/" 2>/dev/null || true) == web[0-9] ]]
+      ;;
+    traefik)
+      [[ $(lcurl -sk --resolve "${ZONE}:443:${TRAEFIK_IP}" "https://${ZONE}/" 2>/dev/null || true) == web[0-9] ]]
       ;;
     sshd)
       # A real key-based root login on each node address (what Ansible needs).
@@ -239,7 +279,8 @@ stop_service() {
 
 require_tools() {
   local tool missing=()
-  for tool in ip pebble named tsig-keygen dig nsupdate nginx haproxy sshd ssh ssh-keygen curl openssl setsid; do
+  for tool in ip pebble named named-checkconf tsig-keygen dig nsupdate pdns_server pdnsutil sqlite3 \
+    nginx haproxy sshd ssh ssh-keygen curl openssl setsid; do
     command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
   done
   if [[ ${#missing[@]} -gt 0 ]]; then
@@ -342,6 +383,15 @@ gen_secrets() {
     say "generating TSIG key ${TSIG_NAME} (${TSIG_ALG})"
     (umask 077 && tsig-keygen -a "${TSIG_ALG}" "${TSIG_NAME}" >"${BIND_DIR}/tsig.key")
   fi
+  if [[ ! -s ${BIND_DIR}/admin.key ]]; then
+    say "generating TSIG key ${TSIG_ADMIN_NAME} (lab records only)"
+    (umask 077 && tsig-keygen -a "${TSIG_ALG}" "${TSIG_ADMIN_NAME}" >"${BIND_DIR}/admin.key")
+  fi
+  mkdir -p "${PDNS_DIR}"
+  if [[ ! -s ${PDNS_DIR}/api.key ]]; then
+    say "generating PowerDNS API key"
+    (umask 077 && openssl rand -hex 24 >"${PDNS_DIR}/api.key")
+  fi
   if [[ ! -s ${PEBBLE_DIR}/eab-hmac.key ]]; then
     say "generating EAB HMAC key for kid ${EAB_KID}"
     # 48 random bytes -> exactly 64 base64url characters, no padding needed.
@@ -351,6 +401,7 @@ gen_secrets() {
 
 tsig_secret() { sed -n 's/^[[:space:]]*secret "\(.*\)";.*/\1/p' "${BIND_DIR}/tsig.key"; }
 eab_hmac_key() { tr -d '\n' <"${PEBBLE_DIR}/eab-hmac.key"; }
+pdns_api_key() { tr -d '\n' <"${PDNS_DIR}/api.key" 2>/dev/null || true; }
 
 gen_ssh_keys() {
   mkdir -p "${SSH_DIR}"
@@ -402,9 +453,15 @@ EOF
 }
 
 write_named_conf() {
+  install_content "${BIND_DIR}/db.root-hints" 0644 <<EOF || true
+; Generated by tests/lab/lab.sh: a root that does not exist, so recursion stays on this machine.
+.                     3600000 IN NS a.root.lab.invalid.
+a.root.lab.invalid.   3600000 IN A  127.0.0.254
+EOF
   if install_content "${BIND_DIR}/named.conf" 0644 <<EOF; then CHANGED[named]=1; fi
 // Generated by tests/lab/lab.sh: authoritative-only BIND for the certfleet lab.
 include "${BIND_DIR}/tsig.key";
+include "${BIND_DIR}/admin.key";
 
 options {
     directory "${BIND_DIR}";
@@ -413,8 +470,13 @@ options {
     managed-keys-directory "${BIND_DIR}";
     listen-on port 53 { ${DNS_IP}; };
     listen-on-v6 { none; };
-    recursion no;
-    allow-recursion { none; };
+    // Recursion only for the two forward zones below (PowerDNS), so that Pebble, which asks
+    // this server, resolves their names and CNAMEs into them. The root hints name an unused
+    // loopback address: any other recursion fails here and never leaves the machine.
+    recursion yes;
+    allow-recursion { 127.0.0.0/8; };
+    max-cache-ttl 1;
+    max-ncache-ttl 0;
     allow-query { 127.0.0.0/8; };
     allow-transfer { none; };
     dnssec-validation no;
@@ -423,12 +485,30 @@ options {
 
 controls { };                           // no rndc channel
 
+zone "." {
+    type hint;
+    file "${BIND_DIR}/db.root-hints";
+};
+
+zone "${PDNS_ZONE}" {
+    type forward;
+    forward only;
+    forwarders { ${PDNS_IP}; };
+};
+
+zone "${VALIDATION_ZONE}" {
+    type forward;
+    forward only;
+    forwarders { ${PDNS_IP}; };
+};
+
 zone "${ZONE}" {
     type primary;
     file "${BIND_DIR}/db.${ZONE}";
     // Dynamic zone: the TSIG key may add/delete TXT records anywhere in the zone (dns-01).
     update-policy {
         grant ${TSIG_NAME} zonesub TXT;
+        grant ${TSIG_ADMIN_NAME} zonesub ANY;   // lab.sh only (lab records, see ensure_lab_records)
     };
 };
 EOF
@@ -448,7 +528,73 @@ write_zone() {
 ns1     IN A    ${DNS_IP}
 www     IN A    ${LB_IP}
 *       IN A    ${LB_IP}
+_acme-challenge.${DELEGATED_NAME} IN CNAME ${DELEGATED_NAME}.${VALIDATION_ZONE}.
 EOF
+}
+
+# Records that a running named must have although it started from an older zone file (the zone
+# is dynamic, so its file is read only on start): added with the admin key when missing.
+ensure_lab_records() {
+  local name="_acme-challenge.${DELEGATED_NAME}.${ZONE}" want="${DELEGATED_NAME}.${VALIDATION_ZONE}."
+  [[ $(dig @"${DNS_IP}" "${name}" CNAME +short +time=1 +tries=2 2>/dev/null || true) == "${want}" ]] && return 0
+  nsupdate -k "${BIND_DIR}/admin.key" <<EOF || die "could not add ${name} CNAME ${want}"
+server ${DNS_IP}
+zone ${ZONE}
+update add ${name} 60 CNAME ${want}
+send
+EOF
+  say "named: added ${name} CNAME ${want}"
+}
+
+write_pdns_conf() {
+  mkdir -p "${PDNS_DIR}"
+  if install_content "${PDNS_DIR}/pdns.conf" 0600 <<EOF; then CHANGED[pdns]=1; fi
+# Generated by tests/lab/lab.sh: PowerDNS authoritative for ${PDNS_ZONE} and ${VALIDATION_ZONE}.
+launch=gsqlite3
+gsqlite3-database=${PDNS_DIR}/pdns.sqlite3
+local-address=${PDNS_IP}
+local-port=53
+socket-dir=${PDNS_DIR}
+daemon=no
+guardian=no
+disable-syslog=yes
+log-timestamp=yes
+loglevel=4
+api=yes
+api-key=$(pdns_api_key)
+webserver=yes
+webserver-address=${PDNS_IP}
+webserver-port=${PDNS_API_PORT}
+webserver-allow-from=127.0.0.0/8
+# New zones are seen at once (no zone cache); answers are still cached as usual.
+zone-cache-refresh-interval=0
+default-soa-content=ns1.@ hostmaster.@ 0 60 30 600 5
+default-ttl=60
+EOF
+}
+
+pdnsutil_lab() { pdnsutil --config-dir="${PDNS_DIR}" "$@"; }
+
+# Database with the schema and the two zones: created when missing (zones too), else kept.
+ensure_pdns_zones() {
+  local db="${PDNS_DIR}/pdns.sqlite3" zones schema=/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql
+  if [[ ! -s ${db} ]]; then
+    say "pdns: creating ${db}"
+    sqlite3 "${db}" <"${schema}"
+  fi
+  zones=$(pdnsutil_lab list-all-zones 2>/dev/null || true)
+  if ! grep -qx "${PDNS_ZONE}" <<<"${zones}"; then
+    pdnsutil_lab create-zone "${PDNS_ZONE}" "ns1.${PDNS_ZONE}" >/dev/null
+    pdnsutil_lab add-record "${PDNS_ZONE}" ns1 A 60 "${PDNS_IP}" >/dev/null
+    pdnsutil_lab add-record "${PDNS_ZONE}" @ A 60 "${LB_IP}" >/dev/null
+    pdnsutil_lab add-record "${PDNS_ZONE}" '*' A 60 "${LB_IP}" >/dev/null
+    say "pdns: created zone ${PDNS_ZONE}"
+  fi
+  if ! grep -qx "${VALIDATION_ZONE}" <<<"${zones}"; then
+    pdnsutil_lab create-zone "${VALIDATION_ZONE}" "ns1.${VALIDATION_ZONE}" >/dev/null
+    pdnsutil_lab add-record "${VALIDATION_ZONE}" ns1 A 60 "${PDNS_IP}" >/dev/null
+    say "pdns: created zone ${VALIDATION_ZONE}"
+  fi
 }
 
 write_node_conf() {
@@ -531,19 +677,49 @@ http {
         }
     }
 
+    # Plain-text HTTP/2 (h2c, prior knowledge only) for the TLS-terminating proxies, HAProxy
+    # and Traefik, as a gRPC back-end would be reached.
+    server {
+        listen ${ip}:${H2C_PORT} http2;
+        server_name _;
+        add_header X-Lab-Node ${node} always;
+        location / {
+            default_type text/plain;
+            return 200 "${node}\n";
+        }
+    }
+
     # Extra server blocks added by tests.
     include ${prefix}/conf.d/*.conf;
 }
 EOF
 }
 
+# HAProxy loads every file of certs/ (crt <dir>); the placeholder, first in name order and thus
+# the default for names without a certificate, lets it start before any ACME run. Its only name
+# is placeholder.lab.invalid, so it never competes with a certificate installed for a real name.
+gen_lb_placeholder() {
+  local dir="${HAPROXY_DIR}/certs" tmp
+  mkdir -p "${dir}"
+  chmod 0755 "${dir}"
+  [[ -s ${dir}/00-lab-placeholder.pem ]] && return 0
+  say "haproxy: generating placeholder certificate ${dir}/00-lab-placeholder.pem"
+  tmp=$(mktemp -d)
+  new_ec_key "${tmp}/key.pem"
+  openssl req -new -x509 -key "${tmp}/key.pem" -subj "/CN=placeholder.lab.invalid" -days 3650 \
+    -addext "subjectAltName=DNS:placeholder.lab.invalid" -out "${tmp}/cert.pem" 2>/dev/null
+  (umask 077 && cat "${tmp}/cert.pem" "${tmp}/key.pem" >"${dir}/00-lab-placeholder.pem")
+  rm -rf "${tmp}"
+}
+
 write_haproxy_cfg() {
-  local n servers80="" servers443=""
+  local n servers80="" serversh2c=""
   for n in "${NODES[@]}"; do
     servers80+="    server ${n} $(node_ip "${n}"):80"$'\n'
-    servers443+="    server ${n} $(node_ip "${n}"):443"$'\n'
+    serversh2c+="    server ${n} $(node_ip "${n}"):${H2C_PORT} proto h2"$'\n'
   done
   mkdir -p "${HAPROXY_DIR}"
+  gen_lb_placeholder
   if install_content "${HAPROXY_DIR}/haproxy.cfg" 0644 <<EOF; then CHANGED[haproxy]=1; fi
 # Generated by tests/lab/lab.sh: load balancer ${LB_IP} in front of the three web nodes.
 # Runs in master-worker mode in the foreground (-W -db); reload: kill -USR2 <master pid>.
@@ -580,16 +756,78 @@ backend web_http
     http-request set-header X-Forwarded-Host %[req.hdr(host)]
 ${servers80}
 frontend https_in
-    mode tcp
-    option tcplog
-    bind ${LB_IP}:443
-    default_backend web_https
+    # TLS terminates here, with every certificate file in certs/ (SNI picks one; the placeholder
+    # answers other names); ALPN h2 for HTTP/2 and gRPC clients. Update a certificate without a
+    # reload: lab.sh lb-cmd 'show ssl cert', 'set ssl cert <file> <<', 'commit ssl cert <file>'.
+    mode http
+    option httplog
+    bind ${LB_IP}:443 ssl crt ${HAPROXY_DIR}/certs/ alpn h2,http/1.1
+    http-response set-header X-Lab-Proxy haproxy
+    default_backend web_h2c
 
-backend web_https
-    # TLS passthrough: each node terminates TLS with its own certificate files.
-    mode tcp
+backend web_h2c
+    # The nodes' plain-text HTTP/2 listeners (h2c), the way a gRPC back-end is reached.
+    mode http
     balance roundrobin
-${servers443}
+${serversh2c}
+EOF
+}
+
+# Traefik: static configuration (entry points, file provider) and the lab's own dynamic file
+# (router and service). Certificates come from other files in dynamic/ (traefik_cert writes one).
+write_traefik_conf() {
+  local n servers=""
+  for n in "${NODES[@]}"; do
+    servers+="          - url: \"h2c://$(node_ip "${n}"):${H2C_PORT}\""$'\n'
+  done
+  mkdir -p "${TRAEFIK_DIR}/dynamic" "${TRAEFIK_DIR}/certs"
+  if install_content "${TRAEFIK_DIR}/traefik.yml" 0644 <<EOF; then CHANGED[traefik]=1; fi
+# Generated by tests/lab/lab.sh: Traefik on ${TRAEFIK_IP} in front of the three web nodes.
+# Static configuration (a change means a restart); dynamic/ is watched and reloaded live.
+global:
+  checkNewVersion: false
+  sendAnonymousUsage: false
+entryPoints:
+  web:
+    address: "${TRAEFIK_IP}:80"
+    http:
+      redirections:
+        entryPoint:
+          to: websecure
+          scheme: https
+  websecure:
+    address: "${TRAEFIK_IP}:443"
+    http:
+      tls: {}
+providers:
+  file:
+    directory: "${TRAEFIK_DIR}/dynamic"
+    watch: true
+log:
+  level: INFO
+  noColor: true
+EOF
+  install_content "${TRAEFIK_DIR}/dynamic/lab.yml" 0644 <<EOF || true
+# Generated by tests/lab/lab.sh: every request on websecure goes to the nodes' h2c listeners.
+# TLS certificates: other files in this directory (certfleet.acme.traefik_cert writes one).
+http:
+  routers:
+    lab:
+      rule: "PathPrefix(\`/\`)"
+      entryPoints: [websecure]
+      service: web-h2c
+      middlewares: [lab-headers]
+      tls: {}
+  middlewares:
+    lab-headers:
+      headers:
+        customResponseHeaders:
+          X-Lab-Proxy: traefik
+  services:
+    web-h2c:
+      loadBalancer:
+        servers:
+${servers}
 EOF
 }
 
@@ -632,6 +870,7 @@ lab_tsig_algorithm: "${TSIG_ALG}"
 lab_tsig_secret: "${secret}"
 lab_eab_kid: "${EAB_KID}"
 lab_eab_hmac_key: "${eab}"
+lab_pdns_api_key: "$(pdns_api_key)"
 EOF
   install_content "${LAB_DIR}/lab.env" 0600 <<EOF || true
 # Generated by tests/lab/lab.sh: source it (. ${LAB_DIR}/lab.env) in scripts.
@@ -642,11 +881,17 @@ export LAB_EAB_DIRECTORY_URL=https://127.0.0.1:14004/dir
 export LAB_CA_BUNDLE=$(printf '%q' "${CA_DIR}/lab-ca.pem")
 export LAB_DNS_SERVER=${DNS_IP}
 export LAB_LB_ADDRESS=${LB_IP}
+export LAB_TRAEFIK_ADDRESS=${TRAEFIK_IP}
 export LAB_ZONE=${ZONE}
 export LAB_TSIG_KEY_NAME=${TSIG_NAME}
 export LAB_TSIG_ALGORITHM=${TSIG_ALG}
 export LAB_TSIG_SECRET=$(printf '%q' "${secret}")
 export LAB_TSIG_KEY_FILE=$(printf '%q' "${BIND_DIR}/tsig.key")
+export LAB_PDNS_SERVER=${PDNS_IP}
+export LAB_PDNS_API_URL=http://${PDNS_IP}:${PDNS_API_PORT}
+export LAB_PDNS_API_KEY=$(printf '%q' "$(pdns_api_key)")
+export LAB_PDNS_ZONE=${PDNS_ZONE}
+export LAB_VALIDATION_ZONE=${VALIDATION_ZONE}
 export LAB_EAB_KID=${EAB_KID}
 export LAB_EAB_HMAC_KEY=$(printf '%q' "${eab}")
 export LAB_SSH_KEY=$(printf '%q' "${SSH_DIR}/id_ed25519")
@@ -694,6 +939,18 @@ remove_dns_address() {
     ip addr del "${DNS_IP}/32" dev lo 2>/dev/null || true
     rm -f "${BIND_DIR}/lo-address-added"
   fi
+  if [[ -e ${PDNS_DIR}/lo-address-added ]]; then
+    ip addr del "${PDNS_IP}/32" dev lo 2>/dev/null || true
+    rm -f "${PDNS_DIR}/lo-address-added"
+  fi
+}
+
+# The same for PowerDNS's address.
+ensure_pdns_address() {
+  if ! ip -4 -o addr show dev lo | grep -q " ${PDNS_IP}/"; then
+    ip addr add "${PDNS_IP}/32" dev lo
+    touch "${PDNS_DIR}/lo-address-added"
+  fi
 }
 
 start_service() {
@@ -715,6 +972,11 @@ start_service() {
       # -g: foreground, all logging to stderr (-> named.log); runs as root (lab only).
       start_bg "${pidfile}" "${log}" named -g -4 -c "${BIND_DIR}/named.conf"
       ;;
+    pdns)
+      ensure_pdns_address
+      ensure_pdns_zones
+      start_bg "${pidfile}" "${log}" pdns_server --config-dir="${PDNS_DIR}"
+      ;;
     web*)
       prefix=$(node_prefix "${svc}")
       nginx -p "${prefix}" -c conf/nginx.conf -t >>"${log}" 2>&1 ||
@@ -728,6 +990,9 @@ start_service() {
         fail_service haproxy "haproxy -c failed"
       rm -f "${HAPROXY_DIR}/admin.sock"
       start_bg "${pidfile}" "${log}" haproxy -W -db -f "${HAPROXY_DIR}/haproxy.cfg"
+      ;;
+    traefik)
+      start_bg "${pidfile}" "${log}" "${TRAEFIK_BIN}" --configFile="${TRAEFIK_DIR}/traefik.yml"
       ;;
     sshd)
       mkdir -p /run/sshd
@@ -757,6 +1022,18 @@ ensure_service() {
       if [[ ${svc} == web* ]]; then
         reload_nginx "${svc}"
         say "${svc}: reloaded (config or certificate changed)"
+      elif [[ ${svc} == haproxy ]]; then
+        # Graceful: the master starts new workers, the old ones finish their connections.
+        haproxy -c -q -f "${HAPROXY_DIR}/haproxy.cfg" >>"$(svc_log haproxy)" 2>&1 ||
+          fail_service haproxy "haproxy -c failed"
+        kill -USR2 "${pid}"
+        say "haproxy: reloaded gracefully with SIGUSR2 (config changed)"
+      elif [[ ${svc} == named ]]; then
+        # Reload, never restart: a restart drops the dynamic zone's journal (others' TXT records).
+        named-checkconf "${BIND_DIR}/named.conf" >>"$(svc_log named)" 2>&1 ||
+          fail_service named "named-checkconf failed"
+        kill -HUP "${pid}"
+        say "named: reloaded with SIGHUP (config changed)"
       else
         stop_service "${svc}" || true
         start_service "${svc}"
@@ -802,7 +1079,7 @@ wait_for_services() {
 cmd_up() {
   local svc node
   require_tools
-  mkdir -p "${LAB_DIR}" "${CA_DIR}" "${PEBBLE_DIR}" "${BIND_DIR}" "${HAPROXY_DIR}" "${SSH_DIR}" \
+  mkdir -p "${LAB_DIR}" "${CA_DIR}" "${PEBBLE_DIR}" "${BIND_DIR}" "${PDNS_DIR}" "${HAPROXY_DIR}" "${SSH_DIR}" \
     "${PLACEHOLDER_DIR}" "${NODES_DIR}"
   chmod 0755 "${LAB_DIR}"
   # Pebble's listener CA bundle is only for the lab; keep the directory readable.
@@ -812,13 +1089,21 @@ cmd_up() {
   gen_ssh_keys
   write_pebble_configs
   write_named_conf
+  write_pdns_conf
   for node in "${NODES[@]}"; do write_node_conf "${node}"; done
   write_haproxy_cfg
+  if [[ " ${SERVICES[*]} " == *" traefik "* ]]; then
+    mkdir -p "${TRAEFIK_DIR}"
+    TRAEFIK_BIN=$(bash "${SCRIPT_DIR}/build-traefik.sh") ||
+      die "could not build Traefik (see above); LAB_TRAEFIK=0 starts the lab without it"
+    write_traefik_conf
+  fi
   write_sshd_config
   write_vars_files
 
   for svc in "${SERVICES[@]}"; do ensure_service "${svc}"; done
   wait_for_services
+  ensure_lab_records
   save_pebble_roots
   say "lab is up (LAB_DIR=${LAB_DIR}); vars: ${LAB_DIR}/secrets.yml, ${LAB_DIR}/lab.env"
 }

@@ -260,8 +260,8 @@ def backup_path(path: str) -> str:
     return path + BACKUP_SUFFIX
 
 
-def backup_set(paths: t.Sequence[str]) -> t.List[str]:
-    """Copy each existing file of a set to ``<path>.certfleet-prev``.
+def backup_set(paths: t.Sequence[str], backup_of: t.Callable[[str], str] = backup_path) -> t.List[str]:
+    """Copy each existing file of a set to its backup (default ``<path>.certfleet-prev``).
 
     A backup left from an older set is removed when its file no longer exists, so the backups
     always describe one consistent set. Returns the backups written.
@@ -269,28 +269,29 @@ def backup_set(paths: t.Sequence[str]) -> t.List[str]:
     written = []
     for path in paths:
         if os.path.isfile(path):
-            _copy_atomic(path, backup_path(path))
-            written.append(backup_path(path))
+            _copy_atomic(path, backup_of(path))
+            written.append(backup_of(path))
         else:
-            remove_file(backup_path(path))
+            remove_file(backup_of(path))
     return written
 
 
-def has_backup(paths: t.Sequence[str]) -> bool:
-    return any(os.path.isfile(backup_path(path)) for path in paths)
+def has_backup(paths: t.Sequence[str], backup_of: t.Callable[[str], str] = backup_path) -> bool:
+    return any(os.path.isfile(backup_of(path)) for path in paths)
 
 
-def restore_set(paths: t.Sequence[str], dry_run: bool = False) -> bool:
+def restore_set(paths: t.Sequence[str], dry_run: bool = False,
+                backup_of: t.Callable[[str], str] = backup_path) -> bool:
     """Restore a set saved by :func:`backup_set`; return whether anything changed (or would).
 
     Files without a backup did not exist when the set was saved and are removed. The backups
     stay in place, so a second restore changes nothing. Without any backup nothing happens.
     """
-    if not has_backup(paths):
+    if not has_backup(paths, backup_of):
         return False
     changed = False
     for path in paths:
-        saved = backup_path(path)
+        saved = backup_of(path)
         if os.path.isfile(saved):
             if os.path.isfile(path) and _same_file(saved, path):
                 continue

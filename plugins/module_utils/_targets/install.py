@@ -13,13 +13,13 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, nginx, x509
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._*-]+$")
 FILE_NAMES = (("cert", "cert.pem"), ("chain", "chain.pem"), ("fullchain", "fullchain.pem"),
               ("privkey", "privkey.pem"))
 # Rename order once everything is staged: the key and the full chain (what servers read) first.
-COMMIT_ORDER = ("privkey", "fullchain", "cert", "chain")
+COMMIT_ORDER = ("privkey", "fullchain", "cert", "chain", "nginx_snippet")
 KEY_MODE = 0o600
 DIR_MODE = 0o755
 DEFAULT_DEST_DIR = "/etc/certfleet/certs"
@@ -50,8 +50,32 @@ def item_dest(item: t.Dict[str, t.Any], dest_dir: str) -> str:
     return item.get("dest") or os.path.join(dest_dir or DEFAULT_DEST_DIR, item["name"])
 
 
-def item_paths(dest: str) -> t.Dict[str, str]:
-    return dict((key, os.path.join(dest, filename)) for key, filename in FILE_NAMES)
+def item_paths(dest: str, snippet: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, str]:
+    paths = dict((key, os.path.join(dest, filename)) for key, filename in FILE_NAMES)
+    if snippet:
+        paths["nginx_snippet"] = os.path.join(dest, snippet.get("file_name") or nginx.DEFAULT_FILE_NAME)
+    return paths
+
+
+def snippet_options(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
+    """The nginx_snippet option when enabled (a dict with ``enabled`` true), else None."""
+    options = params.get("nginx_snippet")
+    if not options or not options.get("enabled", True):
+        return None
+    file_name = options.get("file_name") or nginx.DEFAULT_FILE_NAME
+    if not NAME_RE.fullmatch(file_name) or file_name in dict(FILE_NAMES).values():
+        raise InputError("nginx_snippet.file_name %r must be a plain file name other than the PEM files"
+                         % file_name)
+    return options
+
+
+def with_snippet(prep: Prepared, options: t.Dict[str, t.Any],
+                 version: t.Optional[t.Tuple[int, int, int]]) -> Prepared:
+    """``prep`` plus the nginx server snippet that points at its files."""
+    paths = item_paths(prep.dest, options)
+    data = nginx.render(prep.name, paths["fullchain"], paths["privkey"], options, version)
+    contents = dict(prep.contents, nginx_snippet=data)
+    return prep._replace(paths=paths, contents=contents)
 
 
 def summarize(info: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -141,15 +165,15 @@ def _check_unique(dests: t.Sequence[t.Tuple[str, str]]) -> None:
 def pending_files(prep: Prepared, modes: t.Dict[str, int], uid: t.Optional[int],
                   gid: t.Optional[int]) -> t.List[str]:
     """The keys (cert, chain, fullchain, privkey) whose file needs content, mode or owner work."""
-    return [key for key, _filename in FILE_NAMES
+    return [key for key in prep.contents
             if files.file_needs_update(prep.paths[key], prep.contents[key], modes[key], uid, gid)]
 
 
 def _result(name: str, changed: bool, summary: t.Dict[str, t.Any],
-            previous: t.Dict[str, t.Any], dest: str) -> t.Dict[str, t.Any]:
+            previous: t.Dict[str, t.Any], dest: str, paths: t.Dict[str, str]) -> t.Dict[str, t.Any]:
     return {"name": name, "changed": changed, "serial": summary.get("serial"),
             "names": summary.get("names", []), "not_after": summary.get("not_after"),
-            "previous_serial": previous.get("serial"), "dest": dest, "paths": item_paths(dest)}
+            "previous_serial": previous.get("serial"), "dest": dest, "paths": paths}
 
 
 def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
@@ -157,9 +181,14 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     """state=present: validate every item, then stage all files and rename them into place."""
     now = now or utcnow()
     mode = files.parse_mode(params.get("mode"), 0o644)
-    modes = {"cert": mode, "chain": mode, "fullchain": mode, "privkey": KEY_MODE}
+    modes = {"cert": mode, "chain": mode, "fullchain": mode, "privkey": KEY_MODE, "nginx_snippet": mode}
     uid, gid = files.resolve_owner(params.get("owner")), files.resolve_group(params.get("group"))
     prepared = [prepare(item, params.get("dest_dir"), now) for item in params["certificates"]]
+    snippet = snippet_options(params)
+    if snippet:
+        version = nginx.parse_version(snippet.get("nginx_version")) if snippet.get("nginx_version") \
+            else nginx.detect_version(snippet.get("nginx_path") or "nginx")
+        prepared = [with_snippet(prep, snippet, version) for prep in prepared]
     _check_unique([(prep.name, prep.dest) for prep in prepared])
     plans = []
     for prep in prepared:
@@ -172,7 +201,7 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
     for prep, dir_changed, pending, previous in plans:
         results.append(_result(prep.name, dir_changed or bool(pending), prep.summary, previous,
-                               prep.dest))
+                               prep.dest, prep.paths))
         diff["before"][prep.name] = previous
         diff["after"][prep.name] = prep.summary
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
@@ -192,7 +221,7 @@ def _apply(plans: t.Sequence[t.Any], modes: t.Dict[str, int], uid: t.Optional[in
             if not pending:
                 continue
             if backup:
-                files.backup_set([prep.paths[key] for key, _filename in FILE_NAMES])
+                files.backup_set([prep.paths[key] for key in COMMIT_ORDER if key in prep.paths])
             for key in COMMIT_ORDER:
                 if key not in pending:
                     continue
@@ -217,7 +246,7 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
     for item in params["certificates"]:
         name = validate_name(item.get("name"))
         dest = item_dest(item, params.get("dest_dir"))
-        paths = [path for _key, path in sorted(item_paths(dest).items())]
+        paths = [path for _key, path in sorted(item_paths(dest, snippet_options(params)).items())]
         if not files.has_backup(paths):
             raise TargetError("certificate %s: no backup to roll back to (no %s%s files in %s)"
                               % (name, "*.pem", files.BACKUP_SUFFIX, dest), certificate=name)
@@ -230,7 +259,8 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
         before = summary_of_file(cert_path)
         changed = files.restore_set(paths, dry_run=check_mode)
         after = summary_of_file(files.backup_path(cert_path) if check_mode else cert_path)
-        results.append(_result(name, changed, after, before, dest))
+        results.append(_result(name, changed, after, before, dest,
+                               item_paths(dest, snippet_options(params))))
         diff["before"][name] = before
         diff["after"][name] = after
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
