@@ -58,6 +58,7 @@ integration: lab-up
 	bash tests/integration/run.sh
 
 test: deps
+	bash tests/lab/build-traefik.sh --background >/dev/null   # overlaps sanity and unit tests
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integration

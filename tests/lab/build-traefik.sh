@@ -4,6 +4,9 @@
 #
 #   build-traefik.sh            print the path of the cached binary, building it first if needed
 #   build-traefik.sh --check    print the path if it is cached, exit 1 (without building) if not
+#   build-traefik.sh --background   start the build in the background and return at once (make test
+#                               does this first, so the build overlaps sanity and unit tests; a later
+#                               foreground call waits for it on the build lock)
 #
 # Environment: TRAEFIK_VERSION (default below), CERTFLEET_LAB_CACHE (default
 # /var/cache/certfleet-lab; the binary goes to $CERTFLEET_LAB_CACHE/traefik-<version>/traefik),
@@ -44,6 +47,12 @@ if cached; then
   exit 0
 fi
 [[ ${1:-} == --check ]] && exit 1
+if [[ ${1:-} == --background ]]; then
+  mkdir -p "${CACHE_DIR}"
+  nohup "$0" >"${CACHE_DIR}/build.log" 2>&1 </dev/null &
+  say "building Traefik ${TRAEFIK_VERSION} in the background (log: ${CACHE_DIR}/build.log)"
+  exit 0
+fi
 
 GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
 [[ -x ${GO} ]] || die "no Go toolchain (looked for go on PATH and /usr/local/go/bin/go)"
