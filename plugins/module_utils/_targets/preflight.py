@@ -1,31 +1,18 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fetch every http-01 token the way the CA will, before the CA is told anything.
+"""http-01 preflight: fetch every token the way the CA will, before the CA is told anything (standard library only). Private to this collection.
 
-Part of the certfleet.acme.certificate role (run with ansible.builtin.script on the store host);
-standard library only. Argument: base64 of a JSON document::
-
-    {"nodes": [{"node": "web1", "address": "192.0.2.11", "port": 80}, ...],
-     "public": {"address": "192.0.2.10" or null (resolve each name), "port": 80, "rounds": 3},
-     "tokens": [{"certificate": ..., "identifier": ..., "path": ".well-known/...", "content": ...}],
-     "timeout": 5, "attempts": 2, "delay": 1}
-
-Every token is fetched from every node directly (Host header = the identifier), concurrently,
-and `rounds` times in a row through the public address (a load balancer that round-robins
-needs at least as many fetches as it has nodes). Redirects are not followed: the answer must
-be the key authorization itself. Prints one JSON document: the number of fetches, the misses
-and the misses as aligned table lines. Always exits 0 unless the input is unusable.
+Every token is fetched from every node directly (Host header = the identifier), concurrently, and
+``rounds`` times in a row through the public address (a load balancer that round-robins needs at
+least as many fetches as it has nodes). Redirects are not followed: the answer must be the key
+authorization itself.
 """
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import http.client
-import json
-import sys
 import time
 import typing as t
 
@@ -106,35 +93,53 @@ def table(misses: t.List[dict]) -> t.List[str]:
     return ["  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + "  " + row[3] for row in rows]
 
 
-def main() -> int:
-    try:
-        spec = json.loads(base64.b64decode(sys.argv[1]).decode("utf-8"))
-        nodes, tokens, public = spec["nodes"], spec["tokens"], spec.get("public")
-    except (IndexError, ValueError, KeyError, TypeError) as exc:
-        sys.stderr.write("usage: http01_preflight.py BASE64_JSON (%s)\n" % exc)
-        return 2
-    timeout = float(spec.get("timeout") or 5)
-    attempts = max(1, int(spec.get("attempts") or 1))
-    delay = float(spec.get("delay") or 1)
+def run_preflight(nodes: t.List[dict], tokens: t.List[dict], public: t.Optional[dict],
+                  timeout: float = 5, attempts: int = 2, delay: float = 1,
+                  sleep: t.Callable[[float], None] = time.sleep) -> t.Dict[str, t.Any]:
+    """Check every token; retry only the tokens that missed somewhere (a file system that syncs late).
+
+    Returns the number of fetches, the misses, the misses as aligned table lines and the nodes that
+    missed a token.
+    """
+    attempts = max(1, int(attempts))
     fetches = len(nodes) * len(tokens) + (len(tokens) * max(1, int(public.get("rounds") or 1)) if public else 0)
     misses: t.List[dict] = []
-    todo_nodes, todo_public = tokens, tokens
+    todo = tokens
     for attempt in range(1, attempts + 1):
-        misses = direct_checks(nodes, todo_nodes, timeout) if todo_nodes else []
-        if public and todo_public:
-            misses += public_checks(public, todo_public, timeout)
+        misses = direct_checks(nodes, todo, timeout) if todo else []
+        if public and todo:
+            misses += public_checks(public, todo, timeout)
         if not misses or attempt == attempts:
             break
-        # Retry only the tokens that missed somewhere (a file system that syncs late).
         missed = set(m["token_path"] for m in misses)
-        todo_nodes = todo_public = [tok for tok in tokens if tok["path"] in missed]
-        time.sleep(delay)
+        todo = [tok for tok in tokens if tok["path"] in missed]
+        sleep(delay)
     for miss in misses:
         miss.pop("token_path", None)
-    json.dump({"fetches": fetches, "misses": misses, "table": table(misses) if misses else [],
-               "nodes_missing": sorted(set(m["node"] for m in misses if m["node"] != "(public)"))}, sys.stdout)
-    return 0
+    return {"fetches": fetches, "misses": misses, "table": table(misses) if misses else [],
+            "nodes_missing": sorted(set(m["node"] for m in misses if m["node"] != "(public)"))}
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def check_module(params: t.Dict[str, t.Any]) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """The challenge_check module: never changes anything; fails (TargetError) on a miss if asked."""
+    from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
+
+    tokens = []
+    for entry in params["challenges"]:
+        if entry.get("type", "http-01") != "http-01":
+            continue
+        if not all(entry.get(k) for k in ("identifier", "path", "content")):
+            raise InputError("Each http-01 challenge needs identifier, path and content (from certfleet.acme.order)")
+        tokens.append({"certificate": entry.get("certificate", ""), "identifier": entry["identifier"],
+                       "path": entry["path"], "content": entry["content"]})
+    nodes = [{"node": n["name"], "address": n["address"], "port": n["port"]} for n in params["nodes"]]
+    public = None
+    if params["check_public"]:
+        public = {"address": params["public_address"], "port": params["public_port"],
+                  "rounds": params["public_rounds"] or max(1, len(nodes))}
+    result = run_preflight(nodes, tokens, public, params["timeout"], params["attempts"], params["retry_delay"])
+    if result["misses"] and params["fail_on_miss"]:
+        raise TargetError("http-01 preflight: %d of %d fetches did not return the key authorization; the CA "
+                          "was not asked to validate anything.\n%s" % (
+                              len(result["misses"]), result["fetches"], "\n".join(result["table"])), **result)
+    return False, result
