@@ -56,7 +56,8 @@ sanity: venv
 unit: venv link
 	$(PY) -m pytest -q tests/unit
 
-integration: lab-up
+integration: deps
+	LAB_TRAEFIK=0 bash tests/lab/lab.sh up
 	bash tests/integration/run.sh
 
 test: deps
