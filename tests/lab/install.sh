@@ -25,6 +25,8 @@ PACKAGES=(
   ca-certificates
   openssl
   iproute2        # ip: named only listens on addresses present on an interface
+  rsync           # tests/sanity/run.sh copies the tree (not in the machine image)
+  shellcheck      # ansible-test sanity's shellcheck test (skipped silently without it)
 )
 
 if [[ ${EUID} -ne 0 ]]; then
