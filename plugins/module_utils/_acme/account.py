@@ -8,7 +8,7 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, ProtocolError
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AccountDeactivated, require_terms
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
     connection, given_account_key, key_id, store_of)

@@ -15,7 +15,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.errors impo
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import (
     normalize_identifier, normalize_identifiers, validate_certificate_name)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeConnection
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 

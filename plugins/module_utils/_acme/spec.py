@@ -14,7 +14,7 @@ import os
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, StoreError
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     ACME_IMPORT_ERROR, HAS_ACME, AcmeConnection)
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store

@@ -10,7 +10,7 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, StoreError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import validate_certificate_name
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store, read_text
 
 

@@ -11,7 +11,7 @@ import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 
 DIR_MODE = 0o700
 KEY_MODE = 0o600

@@ -9,7 +9,8 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.challenge import Dns01Handler
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, webroot
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import webroot
 
 Entry = t.Dict[str, t.Any]
 

@@ -10,7 +10,9 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
 
 FIELDS = ("subject", "common_name", "names", "dns_names", "ip_addresses", "issuer", "serial",
           "not_before", "not_after", "days_left", "key_type", "fingerprint_sha256", "spki_sha256",

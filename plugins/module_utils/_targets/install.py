@@ -13,7 +13,9 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, nginx, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import nginx
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._*-]+$")
 FILE_NAMES = (("cert", "cert.pem"), ("chain", "chain.pem"), ("fullchain", "fullchain.pem"),
