@@ -9,7 +9,6 @@ the two in step.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import typing as t
 
@@ -17,7 +16,6 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.errors impo
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     ACME_IMPORT_ERROR, HAS_ACME, AcmeConnection)
-from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 DEFAULT_STORE = "~/.certfleet"
 
@@ -50,10 +48,6 @@ def check_libraries(module: t.Any) -> None:
         module.fail_json(msg=missing_required_lib("acme (certbot's ACME library)"), exception=str(ACME_IMPORT_ERROR))
 
 
-def store_of(params: t.Dict[str, t.Any]) -> Store:
-    return Store(params["store_dir"])
-
-
 def verify_setting(params: t.Dict[str, t.Any]) -> t.Union[bool, str]:
     if params.get("ca_bundle"):
         if not os.path.isfile(params["ca_bundle"]):
@@ -78,7 +72,7 @@ def given_account_key(params: t.Dict[str, t.Any]) -> t.Optional[t.Any]:
 
 
 def key_id(key: t.Any) -> str:
-    return hashlib.sha256(keys.public_key_der(key)).hexdigest()
+    return keys.spki_sha256(key)
 
 
 def connection(params: t.Dict[str, t.Any], key: t.Any) -> AcmeConnection:
@@ -89,10 +83,10 @@ def connection(params: t.Dict[str, t.Any], key: t.Any) -> AcmeConnection:
                           timeout=params["request_timeout"], poll_timeout=params["poll_timeout"])
 
 
-def open_account(params: t.Dict[str, t.Any]) -> AcmeConnection:
-    """A connection for an existing account: key from the options or the store, URI from the store
-    (looked up at the CA when the store does not know it). Raises InputError if there is no account."""
-    store = store_of(params)
+def open_account(params: t.Dict[str, t.Any], store: t.Any) -> AcmeConnection:
+    """A connection for an existing account: key from the options or the ``store`` (a
+    ``_store.store.Store``), URI from the store (looked up at the CA when the store does not know
+    it). Raises InputError if there is no account."""
     url, name = params["directory_url"], params["account_name"]
     key = given_account_key(params)
     stored_pem, stored = store.read_account(url, name)
@@ -115,4 +109,4 @@ def open_account(params: t.Dict[str, t.Any]) -> AcmeConnection:
 
 
 __all__ = ["ACME_OPTIONS", "ACME_MUTUALLY_EXCLUSIVE", "acme_argument_spec", "check_libraries",
-           "connection", "open_account", "given_account_key", "key_id", "store_of", "StoreError"]
+           "connection", "open_account", "given_account_key", "key_id", "StoreError"]

@@ -19,7 +19,7 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe

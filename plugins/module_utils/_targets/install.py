@@ -12,7 +12,7 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import nginx
@@ -35,10 +35,6 @@ class Prepared(t.NamedTuple):
     paths: t.Dict[str, str]
     contents: t.Dict[str, bytes]
     summary: t.Dict[str, t.Any]
-
-
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def validate_name(name: t.Any) -> str:
@@ -82,7 +78,7 @@ def with_snippet(prep: Prepared, options: t.Dict[str, t.Any],
 
 def summarize(info: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
     """What diffs and results show of a certificate: never key material."""
-    return {"serial": info["serial"], "names": info["dns_names"] + info["ip_addresses"],
+    return {"serial": info["serial"], "names": info["names"],
             "not_after": iso(info["not_after"])}
 
 
