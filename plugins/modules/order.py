@@ -51,7 +51,7 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the certificate (letters, digits, V(.), V(_), V(-)).
+        description: Name of the certificate (letters, digits, V(.), V(_) and V(-), starting with a letter or digit, at most 128 characters).
         type: str
         required: true
       identifiers:
