@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import typing as t
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, StoreError
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
@@ -41,7 +43,6 @@ def acme_argument_spec(**extra: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
 
 
 def check_libraries(module: t.Any) -> None:
-    from ansible.module_utils.basic import missing_required_lib
     if not keys.HAS_CRYPTO:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(keys.CRYPTO_IMPORT_ERROR))
     if not HAS_ACME:
