@@ -41,7 +41,8 @@ options:
     suboptions:
       name:
         description:
-          - Directory name of the set under O(dest_dir): letters, digits, V(.), V(_) and V(-), starting with a letter or digit, at most 128 characters.
+          - Directory name of the set under O(dest_dir), made of letters, digits, V(.), V(_) and
+            V(-), starting with a letter or digit, at most 128 characters.
             Name a wildcard certificate without V(*), for example V(wildcard.example.com).
         type: str
         required: true

@@ -39,4 +39,3 @@ def renewal_due(not_before: datetime.datetime, not_after: datetime.datetime,
         return True, "inside renewal window (since %s)" % iso(start)
     return False, "valid until %s, renewal from %s" % (
         iso(not_after), iso(start))
-
