@@ -13,7 +13,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.certfleet.acme.plugins.plugin_utils import fleet
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import utcnow
 
 STEPS = ("node", "plan", "gate", "issued", "install", "verify", "verdict", "rollback_report",
          "summary", "report")

@@ -123,11 +123,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.module impo
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
     ACME_MUTUALLY_EXCLUSIVE, acme_argument_spec, check_libraries)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import ensure_account
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 
 def _run(module):
     check_libraries(module)
-    changed, result = ensure_account(module.params, module.check_mode)
+    changed, result = ensure_account(module.params, module.check_mode, Store(module.params["store_dir"]))
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

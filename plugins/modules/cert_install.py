@@ -41,8 +41,9 @@ options:
     suboptions:
       name:
         description:
-          - Directory name of the set under O(dest_dir). Letters, digits, V(.), V(_), V(*) and V(-);
-            not V(.) or V(..).
+          - Directory name of the set under O(dest_dir), made of letters, digits, V(.), V(_) and
+            V(-), starting with a letter or digit, at most 128 characters.
+            Name a wildcard certificate without V(*), for example V(wildcard.example.com).
         type: str
         required: true
       cert:
@@ -101,7 +102,7 @@ options:
         type: bool
         default: true
       file_name:
-        description: File name of the snippet in the certificate's directory.
+        description: File name of the snippet in the certificate's directory (the same rule as O(certificates[].name)), not one of the PEM file names.
         type: str
         default: nginx-tls.conf
       listen:

@@ -132,7 +132,7 @@ nodes_missing:
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
-from ansible_collections.certfleet.acme.plugins.module_utils._targets.preflight import check_module
+from ansible_collections.certfleet.acme.plugins.module_utils._probe.preflight import check_module
 
 
 def main():

@@ -51,8 +51,8 @@ options:
     suboptions:
       name:
         description:
-          - Name of the certificate; also the base name of its files. Letters, digits, V(.),
-            V(_), V(*) and V(-).
+          - Name of the certificate; also the base name of its files. Letters, digits, V(.), V(_)
+            and V(-), starting with a letter or digit, at most 128 characters (no V(*)).
         type: str
         required: true
       cert:

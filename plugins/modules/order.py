@@ -51,7 +51,7 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the certificate (letters, digits, V(.), V(_), V(-)).
+        description: Name of the certificate (letters, digits, V(.), V(_) and V(-), starting with a letter or digit, at most 128 characters).
         type: str
         required: true
       identifiers:
@@ -200,6 +200,8 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.module impo
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
     ACME_MUTUALLY_EXCLUSIVE, acme_argument_spec, check_libraries)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import run_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._store.lock import locked
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 KEY_TYPES = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"]
 CHALLENGES = ["http-01", "dns-01"]
@@ -207,7 +209,9 @@ CHALLENGES = ["http-01", "dns-01"]
 
 def _run(module):
     check_libraries(module)
-    return run_orders(module.params, module.check_mode, module.warn)
+    store = Store(module.params["store_dir"])
+    return run_orders(module.params, module.check_mode, store,
+                      lambda names: locked(store.ensure_dir("locks"), names, warn=module.warn))
 
 
 def main():

@@ -21,11 +21,11 @@ import uuid
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import (
     CHALLENGE_TYPES, validate_certificate_name)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import parse_iso
 
 TARGETS = ("nginx", "files", "haproxy", "traefik")
 PROXY_TARGETS = ("haproxy", "traefik")
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096")
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 WILDCARD_PROBE_LABEL = "certfleet-verify"
 
 # Per-node settings: plan key -> (role variable, kind). The role passes each variable as it is
@@ -58,16 +58,6 @@ NODE_SETTINGS = {
 
 
 # --------------------------------------------------------------------------------- helpers
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime(TIME_FORMAT)
-
-
-def parse_time(text: t.Optional[str]) -> t.Optional[datetime.datetime]:
-    if not text:
-        return None
-    return datetime.datetime.strptime(text, TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
-
-
 def expand_hosts(patterns: t.Sequence[str], groups: t.Mapping[str, t.Sequence[str]]) -> t.List[str]:
     """Group names expanded to their hosts, host names kept; order kept, duplicates dropped."""
     out: t.List[str] = []
@@ -606,7 +596,7 @@ def summary(plan: t.Mapping[str, t.Any], planned: t.Optional[t.Mapping[str, t.An
         good = [r for r in mine if r["ok"]]
         action = state.get("action") or plans.get(name, {}).get("action") or "none"
         not_after = state.get("not_after")
-        expires = parse_time(not_after)
+        expires = parse_iso(not_after) if not_after else None
         rows.append({
             "name": name,
             "action": ("would " + action) if check_mode and action != "none" else action,

@@ -11,7 +11,7 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, ProtocolError)
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.network import (
     RetryingNetwork, RetryPolicy)
 

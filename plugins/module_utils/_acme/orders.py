@@ -14,17 +14,13 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.errors impo
     CertfleetError, InputError, ProtocolError)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import (
     normalize_identifier, normalize_identifiers, validate_certificate_name)
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, parse_iso, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeConnection
-from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import open_account, verify_setting
 
-ISO = "%Y-%m-%dT%H:%M:%SZ"
 LIVE_ORDER = ("pending", "ready", "processing", "valid")
-
-
-def parse_iso(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text, ISO).replace(tzinfo=datetime.timezone.utc)
 
 
 class Want(object):
@@ -116,7 +112,7 @@ def _find_challenge(authz: t.Any, typ: str, cert_name: str) -> t.Any:
 class OrderRunner(object):
     """Runs the per-certificate order work, concurrently, against one connection."""
 
-    def __init__(self, store: Store, directory_url: str, connect: t.Callable[[], AcmeConnection],
+    def __init__(self, store: t.Any, directory_url: str, connect: t.Callable[[], AcmeConnection],
                  check_mode: bool = False, concurrency: int = 8,
                  now: t.Optional[datetime.datetime] = None) -> None:
         self.store = store
@@ -206,7 +202,7 @@ class OrderRunner(object):
             self.store.write_pending(want.name, {
                 "order_url": order_url, "directory_url": self.directory_url, "identifiers": want.identifiers,
                 "key_type": want.key_type, "challenge": want.challenge, "profile": want.profile,
-                "forced": want.force, "created": self.now.strftime(ISO), "account_uri": conn.account_uri,
+                "forced": want.force, "created": iso(self.now), "account_uri": conn.account_uri,
             }, keys.key_to_pem(key))
             pending = {"order_url": order_url}
         challenges = []
@@ -255,20 +251,20 @@ class OrderRunner(object):
             detail = order.error.detail if getattr(order, "error", None) else "status %s" % order.status.name
             raise ProtocolError("Certificate %s: the order %s failed: %s" % (want.name, order_url, detail))
         pem = conn.download_chain(order.certificate)
-        parts = keys.split_chain(pem)
+        parts = x509.split_pem_chain(pem)
         if not parts:
             raise ProtocolError("Certificate %s: the CA returned no certificate" % want.name)
         leaf, chain = parts[0], "".join(parts[1:])
-        info = keys.certificate_summary(leaf)
-        if info["public_key"] != keys.public_key_der(key):
+        info = x509.parse_certificate_pem(leaf)
+        if info["spki_sha256"] != keys.spki_sha256(key):
             raise ProtocolError("Certificate %s: the issued certificate does not match the order's key" % want.name)
         missing = set(want.identifiers) - set(info["names"])
         if missing:
             raise ProtocolError("Certificate %s: the issued certificate lacks %s" % (want.name, ", ".join(sorted(missing))))
         meta = {"name": want.name, "identifiers": want.identifiers, "key_type": want.key_type,
                 "directory_url": self.directory_url, "serial": info["serial"], "issuer": info["issuer"],
-                "not_before": keys.iso(info["not_before"]), "not_after": keys.iso(info["not_after"]),
-                "issued_at": utcnow().strftime(ISO), "order_url": order_url, "challenge": want.challenge,
+                "not_before": iso(info["not_before"]), "not_after": iso(info["not_after"]),
+                "issued_at": iso(utcnow()), "order_url": order_url, "challenge": want.challenge,
                 "profile": want.profile}
         self.store.write_cert(want.name, key_pem.encode(), leaf, chain, meta)
         self.store.clear_pending(want.name)
@@ -286,25 +282,24 @@ def _authz_failure(authz: t.Any) -> str:
     return "%s: authorization %s" % (authz.identifier.value, authz.status.name)
 
 
-def run_orders(params: t.Dict[str, t.Any], check_mode: bool,
-               warn: t.Callable[[str], None]) -> t.Tuple[bool, t.Dict[str, t.Any]]:
-    """The order module: validate everything, lock the names, prepare or complete every order."""
-    from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
-        open_account, store_of, verify_setting)
-    from ansible_collections.certfleet.acme.plugins.module_utils._store.lock import locked
+def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
+               lock: t.Callable[[t.List[str]], t.ContextManager[t.Any]]) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """The order module: validate everything, lock the names, prepare or complete every order.
 
+    The caller opens the ``store`` (a ``_store.store.Store``) and passes ``lock(names)``, a context
+    manager that holds the store's locks of those certificate names (``_store.lock.locked``).
+    """
     defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile")}
     wants = parse_wants(params["certificates"], defaults)
     verify_setting(params)
-    store = store_of(params)
     url = params["directory_url"]
-    runner = OrderRunner(store, url, lambda: open_account(params), check_mode=check_mode,
+    runner = OrderRunner(store, url, lambda: open_account(params, store), check_mode=check_mode,
                          concurrency=params["concurrency"])
     work = runner.prepare if params["state"] == "pending" else runner.complete
     if check_mode:
         results = runner.run_all(wants, work)
     else:
-        with locked(store.ensure_dir("locks"), [w.name for w in wants], warn=warn):
+        with lock([w.name for w in wants]):
             results = runner.run_all(wants, work)
 
     if params["state"] == "valid":
@@ -312,9 +307,7 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool,
             if res.get("status") == "valid":
                 res["files"] = store.cert_paths(res["name"])
                 if params["return_content"]:
-                    paths = res["files"]
-                    res["cert"] = _read(paths["cert"])
-                    res["chain"] = _read(paths["chain"])
+                    res["cert"], res["chain"] = store.read_issued(res["name"])
     challenges = [c for res in results for c in res.pop("challenges", None) or []]
     failed = [r for r in results if r.get("status") == "failed"]
     summary = {"certificates": results, "challenges": challenges,
@@ -323,8 +316,3 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool,
         raise CertfleetError("%d of %d certificates failed: %s" % (
             len(failed), len(results), " | ".join("%s: %s" % (r["name"], r["error"]) for r in failed)), **summary)
     return any(r.get("changed") for r in results), summary
-
-
-def _read(path: str) -> t.Optional[str]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._store.store import read_text
-    return read_text(path)

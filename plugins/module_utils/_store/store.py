@@ -11,7 +11,7 @@ import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 
 DIR_MODE = 0o700
 KEY_MODE = 0o600
@@ -27,7 +27,7 @@ def directory_slug(directory_url: str) -> str:
 
 
 def _store_errors(call: t.Callable[[], t.Any]) -> t.Any:
-    """The node-side file helpers raise TargetError; in the store that is a StoreError."""
+    """The file helpers raise TargetError; in the store that is a StoreError."""
     try:
         return call()
     except TargetError as exc:
@@ -131,6 +131,11 @@ class Store(object):
         write_atomic(os.path.join(base, "chain.pem"), chain_pem, PUBLIC_MODE)
         write_atomic(os.path.join(base, "fullchain.pem"), cert_pem + chain_pem, PUBLIC_MODE)
         write_json(os.path.join(base, "meta.json"), meta)
+
+    def read_issued(self, name: str) -> t.Tuple[t.Optional[str], t.Optional[str]]:
+        """``(cert_pem, chain_pem)`` of the issued certificate (None where a file is missing)."""
+        paths = self.cert_paths(name)
+        return read_text(paths["cert"]), read_text(paths["chain"])
 
     def read_pending(self, name: str) -> t.Tuple[t.Optional[dict], t.Optional[str]]:
         base = self.cert_dir(name)

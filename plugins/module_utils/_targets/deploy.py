@@ -19,8 +19,11 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, install, tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import install
 
 Probe = t.Callable[..., tlsprobe.PeerCertificate]
 # path -> (content, mode, uid, gid) of the file before the run, None when it did not exist.

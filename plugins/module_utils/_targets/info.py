@@ -11,17 +11,16 @@ import time
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
 
 FIELDS = ("subject", "common_name", "names", "dns_names", "ip_addresses", "issuer", "serial",
           "not_before", "not_after", "days_left", "key_type", "fingerprint_sha256", "spki_sha256",
           "renewal_due", "renewal_reason")
 Probe = t.Callable[..., tlsprobe.PeerCertificate]
-
-
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def leaf_der(data: t.Union[bytes, str], source: str) -> bytes:
@@ -45,7 +44,7 @@ def describe(der: bytes, now: datetime.datetime,
     return {
         "subject": info["subject"],
         "common_name": info["common_name"],
-        "names": info["dns_names"] + info["ip_addresses"],
+        "names": info["names"],
         "dns_names": info["dns_names"],
         "ip_addresses": info["ip_addresses"],
         "issuer": info["issuer"],

@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, nginx, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import is_safe_name, validate_certificate_name
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import nginx
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._*-]+$")
 FILE_NAMES = (("cert", "cert.pem"), ("chain", "chain.pem"), ("fullchain", "fullchain.pem"),
               ("privkey", "privkey.pem"))
 # Rename order once everything is staged: the key and the full chain (what servers read) first.
@@ -35,17 +36,6 @@ class Prepared(t.NamedTuple):
     summary: t.Dict[str, t.Any]
 
 
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def validate_name(name: t.Any) -> str:
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name in (".", ".."):
-        raise InputError("certificate name %r is not a safe directory name "
-                         "(letters, digits, '.', '_', '*', '-'; not '.' or '..')" % (name,))
-    return name
-
-
 def item_dest(item: t.Dict[str, t.Any], dest_dir: str) -> str:
     return item.get("dest") or os.path.join(dest_dir or DEFAULT_DEST_DIR, item["name"])
 
@@ -63,7 +53,7 @@ def snippet_options(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]
     if not options or not options.get("enabled", True):
         return None
     file_name = options.get("file_name") or nginx.DEFAULT_FILE_NAME
-    if not NAME_RE.fullmatch(file_name) or file_name in dict(FILE_NAMES).values():
+    if not is_safe_name(file_name) or file_name in dict(FILE_NAMES).values():
         raise InputError("nginx_snippet.file_name %r must be a plain file name other than the PEM files"
                          % file_name)
     return options
@@ -80,7 +70,7 @@ def with_snippet(prep: Prepared, options: t.Dict[str, t.Any],
 
 def summarize(info: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
     """What diffs and results show of a certificate: never key material."""
-    return {"serial": info["serial"], "names": info["dns_names"] + info["ip_addresses"],
+    return {"serial": info["serial"], "names": info["names"],
             "not_after": iso(info["not_after"])}
 
 
@@ -114,7 +104,7 @@ def _certificates(text: str, field: str) -> t.List[bytes]:
 
 def prepare(item: t.Dict[str, t.Any], dest_dir: str, now: datetime.datetime) -> Prepared:
     """Validate one item for state=present; InputError names the certificate."""
-    name = validate_name(item.get("name"))
+    name = validate_certificate_name(item.get("name"))
     try:
         if not item.get("cert"):
             raise InputError("cert is required for state=present")
@@ -244,7 +234,7 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
     """state=rollback: restore each named set from its ``.certfleet-prev`` backup."""
     targets = []
     for item in params["certificates"]:
-        name = validate_name(item.get("name"))
+        name = validate_certificate_name(item.get("name"))
         dest = item_dest(item, params.get("dest_dir"))
         paths = [path for _key, path in sorted(item_paths(dest, snippet_options(params)).items())]
         if not files.has_backup(paths):

@@ -10,7 +10,7 @@ import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _THUMBPRINT_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")

@@ -322,7 +322,12 @@ def _parse_san(extn_value: bytes) -> t.Tuple[t.List[str], t.List[str]]:
 
 
 def parse_certificate(der: bytes) -> t.Dict[str, t.Any]:
-    """Inspect a DER certificate; see the module documentation of cert_info for the fields."""
+    """Inspect a DER certificate: the collection's one certificate summary (store host and nodes).
+
+    Fields: subject, common_name, names (dns_names then ip_addresses), dns_names, ip_addresses,
+    issuer (RFC 4514), serial (lower-case hex), not_before and not_after (aware UTC datetimes),
+    key_type, is_ca, spki_sha256, fingerprint_sha256; see the documentation of cert_info.
+    """
     try:
         return _parse_certificate(der)
     except InputError:
@@ -362,6 +367,7 @@ def _parse_certificate(der: bytes) -> t.Dict[str, t.Any]:
     return {
         "subject": subject,
         "common_name": common_names[-1] if common_names else None,
+        "names": dns_names + ip_addresses,
         "dns_names": dns_names,
         "ip_addresses": ip_addresses,
         "issuer": issuer,
@@ -373,6 +379,14 @@ def _parse_certificate(der: bytes) -> t.Dict[str, t.Any]:
         "spki_sha256": hashlib.sha256(spki.raw).hexdigest(),
         "fingerprint_sha256": hashlib.sha256(cert.raw).hexdigest(),
     }
+
+
+def parse_certificate_pem(text: t.Union[str, bytes]) -> t.Dict[str, t.Any]:
+    """parse_certificate() of the first CERTIFICATE block of a PEM text."""
+    for label, der in pem_blocks(text):
+        if label == "CERTIFICATE":
+            return parse_certificate(der)
+    raise InputError("not a PEM certificate (no BEGIN CERTIFICATE block)")
 
 
 # --- Private keys ---------------------------------------------------------------------------------

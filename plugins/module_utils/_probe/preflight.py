@@ -16,6 +16,8 @@ import http.client
 import time
 import typing as t
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
+
 MAX_BODY = 512
 
 
@@ -122,8 +124,6 @@ def run_preflight(nodes: t.List[dict], tokens: t.List[dict], public: t.Optional[
 
 def check_module(params: t.Dict[str, t.Any]) -> t.Tuple[bool, t.Dict[str, t.Any]]:
     """The challenge_check module: never changes anything; fails (TargetError) on a miss if asked."""
-    from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-
     tokens = []
     for entry in params["challenges"]:
         if entry.get("type", "http-01") != "http-01":

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets.preflight import (
+from ansible_collections.certfleet.acme.plugins.module_utils._probe.preflight import (
     check_module, judge, run_preflight, table)
 
 TOKEN = "tok_123"

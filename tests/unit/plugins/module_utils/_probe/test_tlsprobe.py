@@ -11,7 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
 
 
 def test_probe_returns_served_leaf(tls_server):

@@ -1,11 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Keys, CSRs and certificate parsing on the store host (cryptography). Private to this collection."""
+"""Keys and CSRs on the store host (cryptography). Private to this collection.
+
+Certificates are read by the standard-library ``_pki.x509`` (one summary shape everywhere).
+"""
 
 from __future__ import annotations
 
-import datetime
+import hashlib
 import ipaddress
 import typing as t
 
@@ -16,7 +19,6 @@ try:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    from cryptography.x509.oid import NameOID
     HAS_CRYPTO = True
     CRYPTO_IMPORT_ERROR = None
 except ImportError as _exc:  # pragma: no cover - reported by the module
@@ -91,45 +93,11 @@ def make_csr(key: t.Any, identifiers: t.Sequence[str]) -> t.Any:
     return builder.sign(key, hashes.SHA256())
 
 
-def split_chain(pem_chain: str) -> t.List[str]:
-    marker = "-----END CERTIFICATE-----"
-    parts = []
-    for chunk in pem_chain.split(marker):
-        chunk = chunk.strip()
-        if chunk:
-            parts.append(chunk + "\n" + marker + "\n")
-    return parts
-
-
-def certificate_summary(cert_pem: t.Union[str, bytes]) -> t.Dict[str, t.Any]:
-    """Serial, names, validity and key type of a PEM certificate."""
-    data = cert_pem.encode() if isinstance(cert_pem, str) else cert_pem
-    cert = x509.load_pem_x509_certificate(data)
-    names: t.List[str] = []
-    try:
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        names = [str(n) for n in san.get_values_for_type(x509.DNSName)]
-        names += [str(n) for n in san.get_values_for_type(x509.IPAddress)]
-    except x509.ExtensionNotFound:
-        pass
-    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return {
-        "serial": "%x" % cert.serial_number,
-        "names": names,
-        "common_name": str(cns[0].value) if cns else None,
-        "issuer": cert.issuer.rfc4514_string(),
-        "not_before": cert.not_valid_before_utc,
-        "not_after": cert.not_valid_after_utc,
-        "key_type": key_type_of(cert.public_key(), "certificate key"),
-        "public_key": cert.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
-    }
-
-
 def public_key_der(key: t.Any) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.DER,
                                          serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def iso(dt: datetime.datetime) -> str:
-    return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def spki_sha256(key: t.Any) -> str:
+    """SHA-256 (hex) of the key's SubjectPublicKeyInfo, as ``x509.parse_certificate()["spki_sha256"]``."""
+    return hashlib.sha256(public_key_der(key)).hexdigest()

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
 
 UTC = datetime.timezone.utc
 
