@@ -42,11 +42,16 @@ def normalize_identifier(value: t.Any, challenge: str, cert_name: str) -> t.Tupl
     return "dns", ("*." if text.startswith("*.") else "") + ascii_host
 
 
-def validate_certificate_name(name: t.Any) -> str:
-    if not isinstance(name, str) or not _CERT_NAME.match(name) or name in (".", ".."):
-        raise InputError("Invalid certificate name %r: use letters, digits, '.', '_' and '-' "
-                         "(it names a directory in the store and on the nodes)" % (name,))
+def validate_safe_name(name: t.Any, what: str) -> str:
+    """A name that is used as one path component: letters, digits, '.', '_', '-', no '..' or '/'."""
+    if not isinstance(name, str) or not _CERT_NAME.match(name) or ".." in name:
+        raise InputError("Invalid %s %r: use letters, digits, '.', '_' and '-', starting with a letter "
+                         "or digit (it names a directory in the store and on the nodes)" % (what, name))
     return name
+
+
+def validate_certificate_name(name: t.Any) -> str:
+    return validate_safe_name(name, "certificate name")
 
 
 def normalize_identifiers(values: t.Any, challenge: str, cert_name: str) -> t.List[str]:
