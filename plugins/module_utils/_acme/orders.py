@@ -13,7 +13,7 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, ProtocolError)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import (
-    normalize_identifier, normalize_identifiers, validate_certificate_name)
+    normalize_identifier, normalize_identifiers, validate_certificate_name, validate_safe_name)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeConnection
@@ -219,6 +219,15 @@ class OrderRunner(object):
         return self.result(want, assessment, status="pending", changed=True, resumed=resumed,
                            order_url=pending["order_url"], order_status=order.status.name, challenges=challenges)
 
+    def abandon(self, want: Want, pending: dict, reason: str) -> None:
+        """Give up an order that cannot give a usable certificate: the next call orders anew."""
+        self.store.write_record(want.name, "abandoned", {"order_url": pending.get("order_url"), "reason": reason,
+                                                         "at": utcnow().strftime(ISO)})
+        self.store.clear_pending(want.name)
+        raise ProtocolError("Certificate %s: %s; the order %s is abandoned and the next run "
+                            "(state=pending) creates a new one" % (want.name, reason, pending.get("order_url")),
+                            abandoned_order=pending.get("order_url"))
+
     # -- state=valid ------------------------------------------------------------------------
     def complete(self, want: Want, assessment: dict) -> dict:
         if self.check_mode:
@@ -260,11 +269,11 @@ class OrderRunner(object):
             raise ProtocolError("Certificate %s: the CA returned no certificate" % want.name)
         leaf, chain = parts[0], "".join(parts[1:])
         info = keys.certificate_summary(leaf)
-        if info["public_key"] != keys.public_key_der(key):
-            raise ProtocolError("Certificate %s: the issued certificate does not match the order's key" % want.name)
         missing = set(want.identifiers) - set(info["names"])
+        if info["public_key"] != keys.public_key_der(key):
+            self.abandon(want, pending, "the issued certificate does not match the order's key")
         if missing:
-            raise ProtocolError("Certificate %s: the issued certificate lacks %s" % (want.name, ", ".join(sorted(missing))))
+            self.abandon(want, pending, "the issued certificate lacks %s" % ", ".join(sorted(missing)))
         meta = {"name": want.name, "identifiers": want.identifiers, "key_type": want.key_type,
                 "directory_url": self.directory_url, "serial": info["serial"], "issuer": info["issuer"],
                 "not_before": keys.iso(info["not_before"]), "not_after": keys.iso(info["not_after"]),
@@ -291,40 +300,88 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool,
     """The order module: validate everything, lock the names, prepare or complete every order."""
     from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
         open_account, store_of, verify_setting)
-    from ansible_collections.certfleet.acme.plugins.module_utils._store.lock import locked
 
     defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile")}
     wants = parse_wants(params["certificates"], defaults)
     verify_setting(params)
     store = store_of(params)
-    url = params["directory_url"]
-    runner = OrderRunner(store, url, lambda: open_account(params), check_mode=check_mode,
+    run_id = params.get("run_id") or None
+    if run_id is not None:
+        validate_safe_name(run_id, "run_id")
+    runner = OrderRunner(store, params["directory_url"], lambda: open_account(params), check_mode=check_mode,
                          concurrency=params["concurrency"])
     work = runner.prepare if params["state"] == "pending" else runner.complete
     if check_mode:
-        results = runner.run_all(wants, work)
+        results, cleanup = runner.run_all(wants, work), []
     else:
-        with locked(store.ensure_dir("locks"), [w.name for w in wants], warn=warn):
-            results = runner.run_all(wants, work)
+        results, cleanup = _run_leased(store, runner, wants, work, params, run_id, warn)
 
     if params["state"] == "valid":
         for res in results:
             if res.get("status") == "valid":
                 res["files"] = store.cert_paths(res["name"])
                 if params["return_content"]:
-                    paths = res["files"]
-                    res["cert"] = _read(paths["cert"])
-                    res["chain"] = _read(paths["chain"])
+                    stored = store.read_set(res["name"])
+                    res["cert"], res["chain"] = stored["cert"], stored["chain"]
     challenges = [c for res in results for c in res.pop("challenges", None) or []]
     failed = [r for r in results if r.get("status") == "failed"]
-    summary = {"certificates": results, "challenges": challenges,
+    summary = {"certificates": results, "challenges": challenges, "cleanup_challenges": cleanup,
                "due": [r["name"] for r in results if r["action"] != "none"]}
     if failed:
         raise CertfleetError("%d of %d certificates failed: %s" % (
             len(failed), len(results), " | ".join("%s: %s" % (r["name"], r["error"]) for r in failed)), **summary)
-    return any(r.get("changed") for r in results), summary
+    return any(r.get("changed") for r in results) or bool(cleanup), summary
 
 
-def _read(path: str) -> t.Optional[str]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._store.store import read_text
-    return read_text(path)
+def _run_leased(store: Store, runner: OrderRunner, wants: t.List[Want], work: t.Callable[[Want, dict], dict],
+                params: t.Dict[str, t.Any], run_id: t.Optional[str],
+                warn: t.Callable[[str], None]) -> t.Tuple[t.List[dict], t.List[dict]]:
+    """Run ``work`` under the certificate locks and (with a run_id) the runs' leases; return the
+    results and the challenges earlier runs handed out that are to be removed now."""
+    from ansible_collections.certfleet.acme.plugins.module_utils._store import runs
+    from ansible_collections.certfleet.acme.plugins.module_utils._store.lock import DEFAULT_WAIT, locked
+
+    names = [w.name for w in wants]
+    deadline = time.time() + DEFAULT_WAIT
+    while True:
+        with locked(store.ensure_dir("locks"), names, warn=warn):
+            held = [(n, runs.lease_holder(store, n, run_id, time.time())) for n in names] if run_id else []
+            held = [(n, lease) for n, lease in held if lease]
+            if not held:
+                return _run_recorded(store, runner, wants, work, params, run_id)
+        if time.time() >= deadline:
+            raise CertfleetError("Certificate %s is held by run %s until %s; waited %.0f s" % (
+                held[0][0], held[0][1].get("run_id"), held[0][1].get("expires_at"), DEFAULT_WAIT),
+                lease=held[0][1])
+        time.sleep(1.0)
+
+
+def _run_recorded(store: Store, runner: OrderRunner, wants: t.List[Want], work: t.Callable[[Want, dict], dict],
+                  params: t.Dict[str, t.Any], run_id: t.Optional[str]) -> t.Tuple[t.List[dict], t.List[dict]]:
+    from ansible_collections.certfleet.acme.plugins.module_utils._store import runs
+
+    pending_state = params["state"] == "pending"
+    earlier = dict((w.name, runs.handed_out(store, w.name)) for w in wants)
+    try:
+        results = runner.run_all(wants, work)
+    finally:
+        if run_id and not pending_state:
+            for want in wants:
+                runs.release_lease(store, want.name, run_id)
+    cleanup: t.List[dict] = []
+    for res in results:
+        name, handed = res["name"], res.get("challenges") or []
+        cleanup.extend(runs.to_clean(earlier[name], handed, run_id))
+        if res.get("status") == "failed":
+            continue   # kept: reported again by the next call, in case this one's caller stops here
+        if not pending_state:
+            runs.clear_handed(store, name)
+            continue
+        if res.get("status") == "pending":
+            runs.record_handed(store, name, res["order_url"], run_id, handed)
+            if run_id:
+                res["lease_expires"] = runs.take_lease(store, name, run_id, params["lease_seconds"],
+                                                       time.time())["expires_at"]
+        elif earlier[name]:
+            runs.clear_handed(store, name)   # nothing pending any more: reported once, now
+    return results, cleanup

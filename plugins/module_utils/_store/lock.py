@@ -27,6 +27,7 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError
 
+DEFAULT_WAIT = 60.0    # how long a run waits for a certificate another run holds
 BREAK_STALE = 30.0     # a breaker lock older than this was left by a killed breaker
 UNREADABLE_GRACE = 30.0  # a lock file we cannot parse (not written by this code) is stale after this
 
@@ -96,7 +97,7 @@ def _unlink_quietly(path: str) -> None:
 class LockSet(object):
     """Locks for several certificate names, taken in sorted order (no deadlock between runs)."""
 
-    def __init__(self, lock_dir: str, wait: float = 60.0, stale_after: float = 3600.0,
+    def __init__(self, lock_dir: str, wait: float = DEFAULT_WAIT, stale_after: float = 3600.0,
                  warn: t.Callable[[str], None] = lambda msg: None,
                  sleep: t.Callable[[float], None] = time.sleep,
                  clock: t.Callable[[], float] = time.time, poll: float = 0.2) -> None:
