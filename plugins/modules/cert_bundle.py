@@ -15,6 +15,9 @@ description:
     in one call, for M(certfleet.acme.cert_install) on the nodes.
   - Checks on the store host, before anything is returned, that each key matches its certificate and
     that the certificate is valid now; one bad bundle fails the whole call.
+  - Each bundle is read from the one version of the set that C(certs/<name>/current) names when
+    reading starts, so a renewal that runs meanwhile never gives a key of one set and the
+    certificate of another.
   - "The result contains private keys: always set C(no_log: true) on the task."
   - Runs on the store host.
 extends_documentation_fragment:

@@ -51,7 +51,7 @@ def normalize_identifier(value: t.Any, challenge: str, cert_name: str) -> t.Tupl
 
 def is_safe_name(name: t.Any) -> bool:
     """Whether ``name`` is one safe path component under the rule NAME_RULE (never '.' or '..')."""
-    return isinstance(name, str) and bool(_SAFE_NAME.match(name))
+    return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name)) and ".." not in name
 
 
 def validate_certificate_name(name: t.Any) -> str:
@@ -59,6 +59,13 @@ def validate_certificate_name(name: t.Any) -> str:
     if not is_safe_name(name):
         raise InputError("Invalid certificate name %r: use %s (it names a directory in the store and "
                          "files on the nodes)" % (name, NAME_RULE))
+    return name
+
+
+def validate_safe_name(name: t.Any, what: str) -> str:
+    """``name`` if it is one safe path component under NAME_RULE (an account name, a run id, ...)."""
+    if not is_safe_name(name):
+        raise InputError("Invalid %s %r: use %s (it names a directory in the store)" % (what, name, NAME_RULE))
     return name
 
 

@@ -11,7 +11,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.errors impo
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import validate_certificate_name
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
-from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store, read_text
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 
 def read_bundles(store: Store, names: t.Sequence[str]) -> t.List[t.Dict[str, t.Any]]:
@@ -25,8 +25,8 @@ def read_bundles(store: Store, names: t.Sequence[str]) -> t.List[t.Dict[str, t.A
     bundles = []
     for name in names:
         validate_certificate_name(name)
-        paths = store.cert_paths(name)
-        key_pem, cert_pem, chain_pem = (read_text(paths[k]) for k in ("privkey", "cert", "chain"))
+        stored = store.read_set(name)   # one version: never a key of one set and a cert of another
+        key_pem, cert_pem, chain_pem = stored["privkey"], stored["cert"], stored["chain"]
         if not key_pem or not cert_pem:
             raise StoreError("The store %s has no issued certificate %s: run certfleet.acme.order first"
                              % (store.root, name))

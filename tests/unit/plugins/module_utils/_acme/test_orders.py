@@ -115,4 +115,4 @@ def test_run_orders_uses_the_store_and_the_lock_it_is_given(tmp_path):
     assert changed is False and held == [["example.test"]]
     cert = result["certificates"][0]
     assert (cert["status"], cert["cert"], cert["chain"]) == ("valid", "CERT\n", "CHAIN\n")
-    assert cert["files"]["fullchain"] == str(tmp_path / "certs" / "example.test" / "fullchain.pem")
+    assert cert["files"]["fullchain"] == str(tmp_path / "certs" / "example.test" / "current" / "fullchain.pem")
