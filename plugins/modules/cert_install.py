@@ -67,24 +67,35 @@ options:
         type: path
   dest_dir:
     description:
-      - Parent directory of the per-certificate directories (created C(0755) when missing).
+      - Parent directory of the per-certificate directories (created C(0755) when missing, an
+        existing one is left as it is).
     type: path
     default: /etc/certfleet/certs
   owner:
     description:
-      - Owner of the files and of the per-certificate directories. Defaults to the current user.
+      - Owner of the files and of the per-certificate directories the module creates. Defaults to
+        the current user.
     type: str
   group:
     description:
-      - Group of the files and of the per-certificate directories, for example the group a TLS
-        server reads keys as.
+      - Group of the files and of the per-certificate directories the module creates, for example
+        the group a TLS server reads keys as.
     type: str
   mode:
     description:
       - Mode of C(cert.pem), C(chain.pem) and C(fullchain.pem), in octal (V('0644')).
-      - C(privkey.pem) is always C(0600) and the directories C(0755).
+      - C(privkey.pem) is always C(0600).
     type: raw
     default: '0644'
+  dir_mode:
+    description:
+      - Mode, in octal, of a per-certificate directory that the module creates (V('0700') keeps
+        the set private to its owner).
+      - An existing directory keeps its mode and owner. A O(certificates[].dest) that is a symlink
+        to a directory is used as it is (the files go into the directory it points to, whose mode
+        and owner are not changed); a symlink to anything else is refused.
+    type: raw
+    default: '0755'
   nginx_snippet:
     description:
       - Also write, in each certificate's directory, an nginx snippet to C(include) inside a
@@ -256,6 +267,7 @@ def main() -> None:
         owner=dict(type="str"),
         group=dict(type="str"),
         mode=dict(type="raw", default="0644"),
+        dir_mode=dict(type="raw", default="0755"),
         nginx_snippet=dict(type="dict", options=dict(
             enabled=dict(type="bool", default=True),
             file_name=dict(type="str", default="nginx-tls.conf"),

@@ -182,6 +182,7 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     now = now or utcnow()
     mode = files.parse_mode(params.get("mode"), 0o644)
     modes = {"cert": mode, "chain": mode, "fullchain": mode, "privkey": KEY_MODE, "nginx_snippet": mode}
+    dir_mode = files.parse_mode(params.get("dir_mode"), DIR_MODE)
     uid, gid = files.resolve_owner(params.get("owner")), files.resolve_group(params.get("group"))
     prepared = [prepare(item, params.get("dest_dir"), now) for item in params["certificates"]]
     snippet = snippet_options(params)
@@ -192,11 +193,11 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     _check_unique([(prep.name, prep.dest) for prep in prepared])
     plans = []
     for prep in prepared:
-        dir_changed = files.ensure_dir(prep.dest, DIR_MODE, uid, gid, check_mode=True)
+        dir_changed = files.ensure_dir(prep.dest, dir_mode, uid, gid, check_mode=True)
         plans.append((prep, dir_changed, pending_files(prep, modes, uid, gid),
                       summary_of_file(prep.paths["cert"])))
     if not check_mode:
-        _apply(plans, modes, uid, gid, bool(params.get("backup", True)))
+        _apply(plans, modes, dir_mode, uid, gid, bool(params.get("backup", True)))
     results = []
     diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
     for prep, dir_changed, pending, previous in plans:
@@ -210,14 +211,14 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     return any(item["changed"] for item in results), out
 
 
-def _apply(plans: t.Sequence[t.Any], modes: t.Dict[str, int], uid: t.Optional[int],
+def _apply(plans: t.Sequence[t.Any], modes: t.Dict[str, int], dir_mode: int, uid: t.Optional[int],
            gid: t.Optional[int], backup: bool) -> None:
     staged = []  # type: t.List[t.Tuple[str, str]]
     attr_only = []  # type: t.List[t.Tuple[str, int]]
     try:
         for prep, dir_changed, pending, _previous in plans:
             if dir_changed:
-                files.ensure_dir(prep.dest, DIR_MODE, uid, gid)
+                files.ensure_dir(prep.dest, dir_mode, uid, gid)
             if not pending:
                 continue
             if backup:

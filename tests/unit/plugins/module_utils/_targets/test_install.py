@@ -225,3 +225,33 @@ def test_several_certificates_only_changed_ones_report(tmp_path, pki, ca, leaf):
     assert changed
     assert [entry["changed"] for entry in result["certificates"]] == [False, True]
     assert _snapshot(tmp_path / "certs" / "www") == before
+
+
+def test_existing_directory_keeps_its_mode(tmp_path, ca, leaf):
+    """Issue 10: an existing 0700 destination stayed 0700 only until cert_install made it 0755."""
+    dest = tmp_path / "certs" / "www.example.test"
+    dest.mkdir(parents=True)
+    os.chmod(str(dest), 0o700)
+    changed, _result = install.run(_params(tmp_path, [_item(leaf, ca)]))
+    assert changed and _mode(dest) == 0o700
+    assert not install.run(_params(tmp_path, [_item(leaf, ca)]))[0]
+    assert _mode(dest) == 0o700
+
+
+def test_created_directory_gets_dir_mode(tmp_path, ca, leaf):
+    install.run(_params(tmp_path, [_item(leaf, ca)], dir_mode="0700"))
+    assert _mode(tmp_path / "certs" / "www.example.test") == 0o700
+
+
+def test_symlinked_dest_is_used_as_is(tmp_path, ca, leaf):
+    """Issue 10: the mode change followed a symlinked destination to the directory it names."""
+    real = tmp_path / "real"
+    real.mkdir()
+    os.chmod(str(real), 0o700)
+    (tmp_path / "certs").mkdir()
+    link = tmp_path / "certs" / "www.example.test"
+    link.symlink_to(real)
+    changed, _result = install.run(_params(tmp_path, [_item(leaf, ca)]))
+    assert changed and link.is_symlink() and _mode(real) == 0o700
+    assert (real / "privkey.pem").read_text() == leaf.key_pem
+    assert not install.run(_params(tmp_path, [_item(leaf, ca)]))[0]
