@@ -233,7 +233,9 @@ options:
             again.
         type: str
       error_log:
-        description: nginx's error log; its last 20 lines go into the message of a failed test or reload.
+        description:
+          - nginx's error log. The lines it gets during the call (else its last lines), at most 20,
+            go into the message of a failed test or reload.
         type: path
   backup:
     description:

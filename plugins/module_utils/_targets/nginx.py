@@ -221,12 +221,15 @@ def _read_from(path: str, offset: int) -> str:
         return ""
 
 
-def log_tail(path: t.Optional[str], lines: int = ERROR_LOG_LINES) -> t.List[str]:
-    """The last lines of the error log (at most the last 64 KiB of it)."""
+def log_tail(path: t.Optional[str], lines: int = ERROR_LOG_LINES, offset: int = 0) -> t.List[str]:
+    """The last lines of the error log written after ``offset`` (all of them when it wrote none
+    since), read from at most its last 64 KiB."""
     if not path:
         return []
-    text = _read_from(path, max(0, log_size(path) - 65536))
-    return [line for line in text.splitlines() if line.strip()][-lines:]
+    size = log_size(path)
+    start = offset if 0 < offset < size else max(0, size - 65536)
+    found = [line for line in _read_from(path, start).splitlines() if line.strip()][-lines:]
+    return found or (log_tail(path, lines) if start else [])
 
 
 def reload_error(path: t.Optional[str], offset: int, settle: t.Optional[float] = None) -> t.Optional[str]:

@@ -102,8 +102,8 @@ def _text(outcome: commands.Outcome) -> str:
     return " | ".join(lines[-nginx.ERROR_LOG_LINES:]) or "(no output)"
 
 
-def _log_note(options: t.Dict[str, t.Any]) -> str:
-    tail = nginx.log_tail(options.get("error_log"))
+def _log_note(options: t.Dict[str, t.Any], offset: int = 0) -> str:
+    tail = nginx.log_tail(options.get("error_log"), offset=offset)
     return "; error log %s: %s" % (options["error_log"], " | ".join(tail)) if tail else ""
 
 
@@ -115,12 +115,13 @@ def test_and_reload(options: t.Dict[str, t.Any], undo: Undo) -> t.Tuple[bool, bo
     """Run the test, then the reload command; on a failure call ``undo`` (which puts the previous
     files back), reload those after a failed reload, and raise TargetError. Returns (tested, reloaded)."""
     tested = reloaded = False
+    start = nginx.log_size(options.get("error_log"))  # the message quotes what nginx logs from here
     if options.get("test_command"):
         outcome = commands.run(options["test_command"])
         if outcome.rc != 0:
             restored = undo()
             raise TargetError("nginx configuration test failed: %s%s%s"
-                              % (_text(outcome), _log_note(options), _restored_note(restored)),
+                              % (_text(outcome), _log_note(options, start), _restored_note(restored)),
                               rc=outcome.rc, stderr=outcome.stderr, restored=restored)
         tested = True
     if options.get("reload_command"):
@@ -134,7 +135,7 @@ def test_and_reload(options: t.Dict[str, t.Any], undo: Undo) -> t.Tuple[bool, bo
                     "; reloading the previous configuration failed too (rc=%d): %s" % (again.rc, _text(again)))
             raise TargetError("nginx reload failed (rc=%d): %s%s%s%s%s"
                               % (outcome.rc, _text(outcome), "; nginx logged: " + late if late else "",
-                                 _log_note(options), _restored_note(restored), note),
+                                 _log_note(options, start), _restored_note(restored), note),
                               rc=outcome.rc, stderr=outcome.stderr, restored=restored)
         reloaded = True
     return tested, reloaded

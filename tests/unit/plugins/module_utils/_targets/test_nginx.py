@@ -150,3 +150,15 @@ def test_version_option_and_reload_error(tmp_path):
     assert "bind() to 0.0.0.0:443 failed" in nginx.reload_error(str(log), offset, settle=0)
     assert nginx.reload_error(str(log), nginx.log_size(str(log)), settle=0) is None
     assert nginx.reload_error(None, 0) is None
+
+
+def test_log_tail_prefers_what_was_written_since_the_offset(tmp_path):
+    log = tmp_path / "error.log"
+    log.write_text("".join("old %d\n" % number for number in range(30)))
+    assert nginx.log_tail(str(log)) == ["old %d" % number for number in range(10, 30)]
+    offset = nginx.log_size(str(log))
+    assert nginx.log_tail(str(log), offset=offset)[-1] == "old 29"  # nothing new: the last lines
+    with open(str(log), "a") as handle:
+        handle.write("new [emerg]\n")
+    assert nginx.log_tail(str(log), offset=offset) == ["new [emerg]"]
+    assert nginx.log_tail(None) == [] and nginx.log_tail(str(tmp_path / "missing")) == []
