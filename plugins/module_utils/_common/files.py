@@ -18,6 +18,8 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
 
 BACKUP_SUFFIX = ".certfleet-prev"
+# path -> (content, mode, uid, gid) of a file before a change, None when it did not exist.
+Snapshot = t.Dict[str, t.Optional[t.Tuple[bytes, int, int, int]]]
 _MODE_RE = re.compile(r"^0?[0-7]{3,4}$")
 
 
@@ -114,22 +116,21 @@ def set_attrs(path: str, mode: int, uid: t.Optional[int] = None, gid: t.Optional
 
 
 def ensure_dir(path: str, mode: int, uid: t.Optional[int] = None, gid: t.Optional[int] = None,
-               check_mode: bool = False, enforce_mode: bool = True) -> bool:
-    """Create ``path`` (and missing parents, 0755) with ``mode``; return whether anything changed.
+               check_mode: bool = False) -> bool:
+    """Create ``path`` (and missing parents, 0755) with ``mode`` and owner; return whether it did.
 
-    With ``enforce_mode`` an existing directory gets ``mode``/owner too; parents are only created.
+    An existing directory, or a symlink to one, is left exactly as it is: its mode and owner are
+    the administrator's (a 0700 directory stays 0700), and nothing follows a link to change them.
     """
     if os.path.isdir(path):
-        if not enforce_mode or attrs_match(path, mode, uid, gid):
-            return False
-        return True if check_mode else set_attrs(path, mode, uid, gid)
+        return False
     if os.path.lexists(path):
         raise TargetError("%s exists and is not a directory" % path, path=path)
     if check_mode:
         return True
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
-        ensure_dir(parent, 0o755, enforce_mode=False)
+        ensure_dir(parent, 0o755)
     try:
         os.mkdir(path, mode)
     except FileExistsError:
@@ -303,3 +304,56 @@ def restore_set(paths: t.Sequence[str], dry_run: bool = False,
             if not dry_run:
                 remove_file(path)
     return changed
+
+
+def snapshot(paths: t.Iterable[str]) -> Snapshot:
+    """Content, mode and owner of each path (None when absent), for :func:`restore_snapshot`."""
+    saved = {}  # type: Snapshot
+    for path in paths:
+        data = read_bytes(path)
+        if data is None:
+            saved[path] = None
+        else:
+            info = os.stat(path)
+            saved[path] = (data, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
+    return saved
+
+
+def restore_snapshot(saved: Snapshot, order: t.Optional[t.Sequence[str]] = None) -> t.List[str]:
+    """Put the files of a :func:`snapshot` back exactly (removing files that did not exist);
+    return the paths that had to be put back."""
+    restored = []
+    for path in order if order is not None else sorted(saved):
+        before = saved.get(path)
+        if before is None:
+            if os.path.lexists(path):
+                remove_file(path)
+                restored.append(path)
+            continue
+        data, mode, uid, gid = before
+        if read_bytes(path) == data and attrs_match(path, mode, uid, gid) and not os.path.islink(path):
+            continue
+        owned = os.geteuid() == 0
+        tmp = stage_file(path, data, mode, uid if owned else None, gid if owned else None)
+        commit_staged([(tmp, path)])
+        restored.append(path)
+    return restored
+
+
+def missing_dirs(path: str) -> t.List[str]:
+    """``path`` and its ancestors that do not exist yet, outermost first."""
+    missing = []
+    path = os.path.abspath(path)
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    return missing[::-1]
+
+
+def remove_empty_dirs(paths: t.Sequence[str]) -> None:
+    """Remove the directories of :func:`missing_dirs` again, innermost first, if empty."""
+    for path in reversed(paths):
+        try:
+            os.rmdir(path)
+        except OSError:
+            pass

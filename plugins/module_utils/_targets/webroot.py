@@ -84,8 +84,8 @@ def deploy(webroot: str, challenges: t.Sequence[t.Tuple[str, str]],
     if check_mode or not planned:
         return [path for path, _data in planned]
     well_known = os.path.join(webroot, ".well-known")
-    files.ensure_dir(well_known, DIR_MODE, uid, gid, enforce_mode=False)
-    files.ensure_dir(os.path.join(webroot, CHALLENGE_DIR), DIR_MODE, uid, gid, enforce_mode=False)
+    files.ensure_dir(well_known, DIR_MODE, uid, gid)
+    files.ensure_dir(os.path.join(webroot, CHALLENGE_DIR), DIR_MODE, uid, gid)
     written = []
     for path, data in planned:
         token_path(webroot, os.path.basename(path))  # re-check now that the directories exist

@@ -101,9 +101,9 @@ def test_ensure_dir(tmp_path):
         os.umask(old_umask)
     assert _mode(path) == 0o755 and _mode(tmp_path / "a") == 0o755
     assert not files.ensure_dir(path, 0o755)
-    assert files.ensure_dir(path, 0o700, check_mode=True) and _mode(path) == 0o755
-    assert not files.ensure_dir(path, 0o700, enforce_mode=False)
-    assert files.ensure_dir(path, 0o700) and _mode(path) == 0o700
+    # An existing directory keeps its mode (issue 10), in check mode too.
+    assert not files.ensure_dir(path, 0o700, check_mode=True) and _mode(path) == 0o755
+    assert not files.ensure_dir(path, 0o700) and _mode(path) == 0o755
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(TargetError, match="not a directory"):
         files.ensure_dir(str(tmp_path / "file"), 0o755)
