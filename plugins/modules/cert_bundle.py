@@ -19,6 +19,7 @@ description:
   - Runs on the store host.
 extends_documentation_fragment:
   - certfleet.acme.attributes
+  - certfleet.acme.attributes.ACTIONGROUP_ACME
 attributes:
   check_mode:
     support: full
@@ -28,7 +29,9 @@ attributes:
     support: full
 options:
   store_dir:
-    description: The store directory on the store host.
+    description:
+      - The store directory on the store host.
+      - Set it once for all store modules with C(module_defaults) and C(group/certfleet.acme.acme).
     type: path
     default: ~/.certfleet
   names:
