@@ -85,14 +85,25 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Create the orders and get their challenges, on the store host
+  certfleet.acme.order:
+    directory_url: https://acme-v02.api.letsencrypt.org/directory
+    state: pending
+    certificates:
+      - name: example.com
+        identifiers: [example.com, www.example.com]
+  delegate_to: localhost
+  run_once: true
+  register: __pending
+
 - name: Serve the http-01 tokens of an order on every web node
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     webroot: /var/www/html
 
 - name: Remove the tokens once the order is valid
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     webroot: /var/www/html
     state: absent
 
@@ -111,18 +122,17 @@ EXAMPLES = r"""
 
 - name: Deploy the dns-01 records of an order through BIND (RFC 2136 with TSIG), on the store host
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     provider: rfc2136
     provider_options:
       server: 192.0.2.53
-      tsig_key_name: acme-update
-      tsig_secret: "{{ vault_tsig_secret }}"
+      tsig_key_name: acme-update   # tsig_secret from RFC2136_TSIG_SECRET (an AWX credential)
   delegate_to: localhost
   run_once: true
 
 - name: Remove them again, also when validation failed
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     provider: cloudflare   # token from CLOUDFLARE_API_TOKEN (an AWX credential)
     state: absent
   delegate_to: localhost
