@@ -84,11 +84,11 @@ EXAMPLES = r"""
 - name: Account at a CA that requires External Account Binding
   certfleet.acme.account:
     directory_url: https://acme.zerossl.com/v2/DV90
-    account_key_content: "{{ zerossl_account_key }}"
+    account_key_src: /etc/certfleet/zerossl-account.key
     terms_agreed: true
     external_account_binding:
-      kid: "{{ zerossl_eab_kid }}"
-      hmac_key: "{{ zerossl_eab_hmac_key }}"
+      kid: "{{ lookup('ansible.builtin.env', 'ZEROSSL_EAB_KID') }}"
+      hmac_key: "{{ lookup('ansible.builtin.env', 'ZEROSSL_EAB_HMAC_KEY') }}"
 
 - name: Deactivate the account
   certfleet.acme.account:

@@ -22,6 +22,7 @@ description:
   - Runs on the store host.
 extends_documentation_fragment:
   - certfleet.acme.attributes
+  - certfleet.acme.attributes.ACTIONGROUP_ACME
 attributes:
   check_mode:
     support: full
@@ -31,7 +32,9 @@ attributes:
     support: full
 options:
   store_dir:
-    description: The store directory on the store host.
+    description:
+      - The store directory on the store host.
+      - Set it once for all store modules with C(module_defaults) and C(group/certfleet.acme.acme).
     type: path
     default: ~/.certfleet
   names:
@@ -44,22 +47,28 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Read the bundles (private keys inside, never print them)
+- name: Read the bundles on the store host (private keys inside, never print them)
   certfleet.acme.cert_bundle:
-    names: "{{ certificates | map(attribute='name') }}"
-  delegate_to: localhost
+    store_dir: /var/lib/certfleet
+    names: [www.example.com, api.example.com]
+  delegate_to: pki-store.example.com
   run_once: true
   no_log: true
   register: __bundles
 
-- name: Install every certificate on the node in one call
+- name: Install every certificate on the node in one call (name, cert, chain and key of each bundle)
   certfleet.acme.cert_install:
-    certificates: "{{ __bundles.bundles }}"
+    certificates: >-
+      {{ __bundles.bundles | map('dict2items')
+         | map('selectattr', 'key', 'in', ['name', 'cert', 'chain', 'privatekey'])
+         | map('items2dict') }}
 """
 
 RETURN = r"""
 bundles:
-  description: One entry per name, in the order given; fits the O(certfleet.acme.cert_install#module:certificates) option.
+  description:
+    - One entry per name, in the order given.
+    - Its RV(bundles[].name), RV(bundles[].cert), RV(bundles[].chain) and RV(bundles[].privatekey) are the suboptions of O(certfleet.acme.cert_install#module:certificates), O(certfleet.acme.haproxy_cert#module:certificates) and O(certfleet.acme.traefik_cert#module:certificates) (see the examples).
   returned: success
   type: list
   elements: dict

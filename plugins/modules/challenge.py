@@ -85,14 +85,25 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Create the orders and get their challenges, on the store host
+  certfleet.acme.order:
+    directory_url: https://acme-v02.api.letsencrypt.org/directory
+    state: pending
+    certificates:
+      - name: example.com
+        identifiers: [example.com, www.example.com]
+  delegate_to: localhost
+  run_once: true
+  register: __pending
+
 - name: Serve the http-01 tokens of an order on every web node
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     webroot: /var/www/html
 
 - name: Remove the tokens once the order is valid
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     webroot: /var/www/html
     state: absent
 

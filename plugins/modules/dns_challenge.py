@@ -63,14 +63,24 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Orders for a wildcard certificate (their dns-01 challenges come back)
+  certfleet.acme.order:
+    directory_url: https://acme-staging-v02.api.letsencrypt.org/directory
+    certificates:
+      - name: wildcard.example.com
+        identifiers: ["*.example.com", example.com]
+        challenge: dns-01
+  delegate_to: localhost
+  run_once: true
+  register: __certfleet_order
+
 - name: Deploy the dns-01 records of an order through BIND (RFC 2136 with TSIG), on the store host
   certfleet.acme.dns_challenge:
     challenges: "{{ __certfleet_order.challenges }}"
     provider: rfc2136
     provider_options:
       server: 192.0.2.53
-      tsig_key_name: acme-update
-      tsig_secret: "{{ vault_tsig_secret }}"
+      tsig_key_name: acme-update   # tsig_secret from RFC2136_TSIG_SECRET (an AWX credential)
   delegate_to: localhost
   run_once: true
 
