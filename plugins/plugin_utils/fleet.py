@@ -368,11 +368,13 @@ def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.
                 item["nginx_server"] = {"server_names": certs[entry["name"]]["identifiers"],
                                         "extra": _extra(settings["nginx_server_extra"],
                                                         certs[entry["name"]]["nginx_server_extra"])}
+            elif entry["target"] == "nginx":
+                item["nginx_loads"] = True   # the user's nginx configuration reads these files
             files_items.append(item)
         else:
             proxy_items[entry["target"]].append(content)
     nginx_names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    if files_items or (settings["nginx_conf_dir"] and nginx_names) or settings["nginx_conf_dir"]:
+    if files_items or settings["nginx_conf_dir"]:
         out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names)}
     for target, items in proxy_items.items():
         if items:
