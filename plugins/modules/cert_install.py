@@ -41,8 +41,8 @@ options:
     suboptions:
       name:
         description:
-          - Directory name of the set under O(dest_dir). Letters, digits, V(.), V(_), V(*) and V(-);
-            not V(.) or V(..).
+          - Directory name of the set under O(dest_dir). 1 to 128 letters, digits, V(.), V(_) and
+            V(-), starting with a letter or digit (the rule of the store's certificate names).
         type: str
         required: true
       cert:

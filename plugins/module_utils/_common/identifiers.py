@@ -12,7 +12,7 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_CERT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 CHALLENGE_TYPES = ("http-01", "dns-01")
 
 
@@ -43,9 +43,13 @@ def normalize_identifier(value: t.Any, challenge: str, cert_name: str) -> t.Tupl
 
 
 def validate_certificate_name(name: t.Any) -> str:
-    if not isinstance(name, str) or not _CERT_NAME.match(name) or name in (".", ".."):
-        raise InputError("Invalid certificate name %r: use letters, digits, '.', '_' and '-' "
-                         "(it names a directory in the store and on the nodes)" % (name,))
+    """The one certificate-name rule of the collection: it names a store directory and files on
+    the nodes, so it must be one plain path component (no '/', '..', leading dot, NUL or newline)."""
+    if not isinstance(name, str) or not _CERT_NAME.fullmatch(name):
+        shown = name if not isinstance(name, str) or len(name) <= 80 else name[:80] + "..."
+        raise InputError("Invalid certificate name %r: use 1-128 letters, digits, '.', '_' and '-', "
+                         "starting with a letter or digit (it names a directory in the store and "
+                         "files on the nodes)" % (shown,))
     return name
 
 

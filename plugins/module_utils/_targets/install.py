@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import datetime
 import os
-import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import validate_certificate_name
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, nginx, x509
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._*-]+$")
 FILE_NAMES = (("cert", "cert.pem"), ("chain", "chain.pem"), ("fullchain", "fullchain.pem"),
               ("privkey", "privkey.pem"))
 # Rename order once everything is staged: the key and the full chain (what servers read) first.
@@ -39,11 +38,8 @@ def iso(moment: datetime.datetime) -> str:
     return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def validate_name(name: t.Any) -> str:
-    if not isinstance(name, str) or not NAME_RE.fullmatch(name) or name in (".", ".."):
-        raise InputError("certificate name %r is not a safe directory name "
-                         "(letters, digits, '.', '_', '*', '-'; not '.' or '..')" % (name,))
-    return name
+# The collection's one certificate-name rule (the store's too), checked before any path is built.
+validate_name = validate_certificate_name
 
 
 def item_dest(item: t.Dict[str, t.Any], dest_dir: str) -> str:
@@ -63,9 +59,13 @@ def snippet_options(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]
     if not options or not options.get("enabled", True):
         return None
     file_name = options.get("file_name") or nginx.DEFAULT_FILE_NAME
-    if not NAME_RE.fullmatch(file_name) or file_name in dict(FILE_NAMES).values():
+    try:
+        plain = validate_certificate_name(file_name) not in dict(FILE_NAMES).values()
+    except InputError:
+        plain = False
+    if not plain:
         raise InputError("nginx_snippet.file_name %r must be a plain file name other than the PEM files"
-                         % file_name)
+                         % (file_name,))
     return options
 
 

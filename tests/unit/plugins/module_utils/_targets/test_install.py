@@ -139,9 +139,9 @@ def test_one_bad_item_writes_nothing(tmp_path, pki, ca, leaf):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"name": "../x"}, "not a safe directory name"),
-    ({"name": ".."}, "not a safe directory name"),
-    ({"name": "a/b"}, "not a safe directory name"),
+    ({"name": "../x"}, "Invalid certificate name"),
+    ({"name": ".."}, "Invalid certificate name"),
+    ({"name": "a/b"}, "Invalid certificate name"),
     ({"cert": None}, "cert is required"),
     ({"privatekey": ""}, "privatekey is required"),
     ({"cert": "garbage"}, "cert is not PEM"),
@@ -216,10 +216,10 @@ def test_custom_dest_and_duplicates(tmp_path, ca, leaf):
 
 def test_several_certificates_only_changed_ones_report(tmp_path, pki, ca, leaf):
     other = pki.make_cert(names=("*.example.test",), issuer=ca, serial=0x99)
-    items = [_item(leaf, ca, name="www"), _item(other, ca, name="*.example.test")]
+    items = [_item(leaf, ca, name="www"), _item(other, ca, name="wildcard.example.test")]
     assert install.run(_params(tmp_path, items))[0]
     renewed = pki.make_cert(names=("*.example.test",), issuer=ca, serial=0x9A)
-    items[1] = _item(renewed, ca, name="*.example.test")
+    items[1] = _item(renewed, ca, name="wildcard.example.test")
     before = _snapshot(tmp_path / "certs" / "www")
     changed, result = install.run(_params(tmp_path, items))
     assert changed
