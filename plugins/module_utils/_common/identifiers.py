@@ -1,7 +1,11 @@
 # -*- coding: utf-8 -*-
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Validation of certificate names and identifiers (standard library only). Private to this collection."""
+"""Validation of certificate names and identifiers (standard library only). Private to this collection.
+
+The one certificate-name rule of the collection: the store, every module and the role's planner
+(plugin_utils) call validate_certificate_name(); nothing else carries a name regex.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_CERT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+# A certificate's name is a directory in the store and a directory or file base name on the nodes.
+# A wildcard certificate is named without '*' (e.g. wildcard.example.com); its identifiers keep it.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters"
 CHALLENGE_TYPES = ("http-01", "dns-01")
 
 
@@ -42,14 +49,32 @@ def normalize_identifier(value: t.Any, challenge: str, cert_name: str) -> t.Tupl
     return "dns", ("*." if text.startswith("*.") else "") + ascii_host
 
 
+def is_safe_name(name: t.Any) -> bool:
+    """Whether ``name`` is one safe path component under the rule NAME_RULE (never '.' or '..')."""
+    return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name)) and ".." not in name
+
+
+def _shown(name: t.Any) -> t.Any:
+    """``name`` cut to 80 characters for an error message (a hostile name may be huge)."""
+    return name if not isinstance(name, str) or len(name) <= 80 else name[:80] + "..."
+
+
 def validate_certificate_name(name: t.Any) -> str:
-    """The one certificate-name rule of the collection: it names a store directory and files on
-    the nodes, so it must be one plain path component (no '/', '..', leading dot, NUL or newline)."""
-    if not isinstance(name, str) or not _CERT_NAME.fullmatch(name):
-        shown = name if not isinstance(name, str) or len(name) <= 80 else name[:80] + "..."
-        raise InputError("Invalid certificate name %r: use 1-128 letters, digits, '.', '_' and '-', "
-                         "starting with a letter or digit (it names a directory in the store and "
-                         "files on the nodes)" % (shown,))
+    """``name`` if it follows NAME_RULE, else InputError; the collection's one certificate-name rule.
+
+    It names a store directory and files on the nodes, so it must be one plain path component
+    (no '/', '..', leading dot, NUL or newline)."""
+    if not is_safe_name(name):
+        raise InputError("Invalid certificate name %r: use %s (it names a directory in the store and "
+                         "files on the nodes)" % (_shown(name), NAME_RULE))
+    return name
+
+
+def validate_safe_name(name: t.Any, what: str) -> str:
+    """``name`` if it is one safe path component under NAME_RULE (an account name, a run id, ...)."""
+    if not is_safe_name(name):
+        raise InputError("Invalid %s %r: use %s (it names a directory in the store)"
+                         % (what, _shown(name), NAME_RULE))
     return name
 
 

@@ -14,7 +14,9 @@ import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, files, install, tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, install
 
 DEFAULT_CERT_DIR = "/etc/traefik/certs"
 DEFAULT_DYNAMIC_FILE = "/etc/traefik/dynamic/certfleet.yaml"

@@ -4,7 +4,7 @@ import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import (
-    normalize_identifier, normalize_identifiers, validate_certificate_name)
+    is_safe_name, normalize_identifier, normalize_identifiers, validate_certificate_name)
 
 
 def test_dns_and_ip_normalized():
@@ -35,8 +35,14 @@ def test_list_rules():
         normalize_identifiers(["a.example"], "tls-alpn-01", "c")
 
 
-@pytest.mark.parametrize("name", ["../etc", "a/b", ".", "..", "", "-x", None])
+@pytest.mark.parametrize("name", ["../etc", "a/b", ".", "..", "", "-x", ".hidden", "*.example.test",
+                                  "x" * 129, "a b", None])
 def test_certificate_names(name):
     with pytest.raises(InputError):
         validate_certificate_name(name)
     assert validate_certificate_name("example.test") == "example.test"
+
+
+@pytest.mark.parametrize("name", ["example.test", "wildcard.example.test", "a", "A_b-c.9", "x" * 128])
+def test_valid_certificate_names(name):
+    assert validate_certificate_name(name) == name and is_safe_name(name)
