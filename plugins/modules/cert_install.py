@@ -49,8 +49,9 @@ options:
       name:
         description:
           - Directory name of the set under O(dest_dir), made of letters, digits, V(.), V(_) and
-            V(-), starting with a letter or digit, at most 128 characters.
+            V(-), starting with a letter or digit, at most 128 characters, without V(..).
             Name a wildcard certificate without V(*), for example V(wildcard.example.com).
+            Checked for every item, in every O(state), before any path is built.
         type: str
         required: true
       cert:

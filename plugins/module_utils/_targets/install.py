@@ -88,7 +88,7 @@ def snippet_options(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]
     file_name = options.get("file_name") or nginx.DEFAULT_FILE_NAME
     if not is_safe_name(file_name) or file_name in dict(FILE_NAMES).values():
         raise InputError("nginx_snippet.file_name %r must be a plain file name other than the PEM files"
-                         % file_name)
+                         % (file_name,))
     return options
 
 
