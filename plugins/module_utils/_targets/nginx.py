@@ -158,12 +158,10 @@ def listen_values(options: t.Dict[str, t.Any]) -> t.List[str]:
     """The ``listen`` values (without ``http2``): given, or ``<address>:<port> ssl``/``<port> ssl``."""
     given = options.get("listen")
     if given:
-        values = [_safe(value, "nginx.listen") for value in given]
-        for value in values:
-            if re.search(r"(^|\s)http2(\s|$)", value):
-                raise InputError("nginx.listen %r: leave http2 out, nginx.http2 adds it in the form "
-                                 "this nginx version understands" % value)
-        return values
+        # An http2 parameter (the form before nginx 1.25.1) is dropped: nginx.http2 adds HTTP/2 in
+        # the form this nginx version understands.
+        return [" ".join(part for part in _safe(value, "nginx.listen").split() if part != "http2")
+                for value in given]
     port = 443 if options.get("port") is None else options["port"]
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         raise InputError("nginx.port %r is not a TCP port" % (port,))

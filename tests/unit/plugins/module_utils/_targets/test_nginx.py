@@ -88,6 +88,9 @@ SERVER = nginx.Server("www.example.test", ["www.example.test", "example.test"],
     ({"listen": ["10.0.0.1:443 ssl", "[::]:443 ssl"]}, (1, 22, 1),
      ["10.0.0.1:443 ssl http2", "[::]:443 ssl http2"], False),
     ({"address": "127.0.0.11", "http2": False}, (1, 25, 1), ["127.0.0.11:443 ssl"], False),
+    # the http2 parameter of older configurations is dropped and added back in the version's form
+    ({"listen": ["127.0.0.11:443 ssl http2"]}, (1, 25, 1), ["127.0.0.11:443 ssl"], True),
+    ({"listen": ["127.0.0.11:443 ssl http2"]}, (1, 22, 1), ["127.0.0.11:443 ssl http2"], False),
 ])
 def test_render_servers_listen_and_http2(options, version, listen, directive):
     lines = nginx.render_servers([SERVER], options, version).decode().splitlines()
@@ -115,7 +118,6 @@ def test_render_servers_sorted_with_extra_lines_and_empty_set():
     ({"server_extra": "add_header X '1;"}, SERVER, "not one directive"),
     ({"server_extra": "add_header X 1; # comment"}, SERVER, "not one directive"),
     ({"listen": ["443 ssl; include /etc/passwd"]}, SERVER, "not allowed in one directive"),
-    ({"listen": ["443 ssl http2"]}, SERVER, "leave http2 out"),
     ({"address": "127.0.0.1; include x"}, SERVER, "neither an IP address"),
     ({"port": 0}, SERVER, "not a TCP port"),
 ])
