@@ -75,7 +75,13 @@ options:
         description: Issue even if the stored certificate is still good.
         type: bool
       profile:
-        description: ACME profile to request (for CAs that offer profiles).
+        description:
+          - ACME profile to request, one of the directory's C(meta.profiles) (for example V(classic),
+            V(tlsserver) or V(shortlived) at Let's Encrypt). Defaults to O(profile).
+          - Checked against the directory before any order; an unknown profile, or a profile asked of
+            a CA that offers none, fails the task before anything changes.
+          - The certificate's profile is stored with it; asking for another one re-issues it. Without a
+            profile the CA picks (its default), and a stored certificate is kept whatever its profile.
         type: str
       reuse_key:
         description: Keep the current certificate key instead of generating a new one.
@@ -101,7 +107,7 @@ options:
     type: bool
     default: false
   profile:
-    description: Default ACME profile.
+    description: Default ACME profile for every certificate without its own O(certificates[].profile).
     type: str
   concurrency:
     description: How many certificates are worked on at once.
@@ -161,6 +167,7 @@ certificates:
     changed: {description: Whether this certificate changed., type: bool, returned: always}
     serial: {description: Serial number (hex) of the stored certificate., type: str, returned: when valid}
     not_after: {description: "Expiry (ISO 8601, UTC).", type: str, returned: when valid}
+    profile: {description: "The ACME profile of the stored certificate (null when none was asked for).", type: str, returned: when valid}
     order_url: {description: The order URL., type: str, returned: when an order was used}
     files: {description: "Store paths of the privkey, cert, chain and fullchain files.", type: dict, returned: when O(state=valid) and valid}
     cert: {description: PEM leaf certificate., type: str, returned: when O(state=valid) and O(return_content)}
