@@ -439,9 +439,9 @@ pebble_profiles() {
   [[ $1 == pebble-short ]] && classic=20 tlsserver=20 shortlived=20
   cat <<EOF
     "profiles": {
-      "classic": {"description": "classic (${classic} s)", "validityPeriod": ${classic}},
-      "tlsserver": {"description": "TLS server authentication only (${tlsserver} s)", "validityPeriod": ${tlsserver}},
-      "shortlived": {"description": "short-lived, also for IP addresses (${shortlived} s)", "validityPeriod": ${shortlived}}
+      "classic": {"description": "${classic} s", "validityPeriod": ${classic}},
+      "tlsserver": {"description": "${tlsserver} s, TLS server only", "validityPeriod": ${tlsserver}},
+      "shortlived": {"description": "${shortlived} s, IP addresses too", "validityPeriod": ${shortlived}}
     },
 EOF
 }

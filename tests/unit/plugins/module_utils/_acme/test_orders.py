@@ -145,7 +145,7 @@ def test_unknown_profile_fails_before_any_order(tmp_path, check_mode):
     with pytest.raises(InputError, match="unknown profile 'nope'"):
         runner.run_all([want(profile="nope")], runner.prepare)
     assert asked == (["directory"] if check_mode else [])
-    assert not (tmp_path / "pending").exists()
+    assert not (tmp_path / "certs").exists()
 
 
 def test_profile_not_checked_when_nothing_is_due(tmp_path):
