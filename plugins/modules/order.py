@@ -56,7 +56,13 @@ options:
         required: true
       identifiers:
         description:
-          - DNS names (wildcards like V(*.example.com) need V(dns-01)) and IP addresses.
+          - DNS names (wildcards like V(*.example.com) need V(dns-01)) and IP addresses (they need
+            V(http-01)).
+          - Internationalized names are converted with IDNA 2008 (UTS 46, non-transitional, the
+            Python package C(idna)), so V(straße.de) becomes V(xn--strae-oqa.de). Refused before any
+            order, with one line naming the identifier - invalid A-labels (V(xn--zz.example)),
+            scoped IPv6 addresses (V(fe80::1%eth0)), names with an all-numeric top-level label
+            (V(123.456)) and an IP address with V(dns-01).
         type: list
         elements: str
         required: true
