@@ -38,7 +38,7 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, args.collections)
-    from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+    from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
     from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeConnection
 
     started = time.monotonic()

@@ -26,6 +26,8 @@ options:
   account_name:
     description:
       - Name of the account in the store. Accounts are kept per directory URL and name.
+      - Letters, digits, V(.), V(_) and V(-), starting with a letter or digit, without V(..) (it
+        names a directory in the store); anything else fails before anything changes.
     type: str
     default: default
   account_key_src:

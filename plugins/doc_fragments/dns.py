@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """The dns-01 options of the challenge module, kept in step with _dns/spec.py DNS_OPTIONS.
+    """The dns-01 options of the dns_challenge module, kept in step with _dns/spec.py DNS_OPTIONS.
 
     GENERATED from the provider registry: do not edit, run
     python tests/unit/plugins/module_utils/_dns/test_dns_spec.py --write
@@ -16,16 +16,14 @@ class ModuleDocFragment(object):
 options:
   provider:
     description:
-      - The DNS provider that deploys and removes the C(dns-01) TXT records. Setting it makes the module
-        handle the C(dns-01) entries of O(challenges); without it they are left alone (RV(not_handled)).
-      - Run the module once, on the store host (it needs the Python library C(dnspython)), not on every
-        node.
+      - The DNS provider that deploys and removes the C(dns-01) TXT records.
       - 'Providers: V(alidns) (Alibaba Cloud DNS (Alidns RPC API, signature V2)), V(cloudflare) (Cloudflare
         API v4 (API token)), V(dnspod) (DNSPod via Tencent Cloud API 3.0 (TC3-HMAC-SHA256)), V(powerdns)
         (PowerDNS Authoritative Server HTTP API), V(rfc2136) (RFC 2136 dynamic DNS update with a TSIG
         key (BIND, Knot, PowerDNS, ...)), V(route53) (Amazon Route 53 (AWS Signature Version 4)). C(docs/dns-providers.md)
         in the collection tells how to add one (one file).'
     type: str
+    required: true
     choices:
       - alidns
       - cloudflare

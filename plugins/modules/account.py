@@ -84,11 +84,11 @@ EXAMPLES = r"""
 - name: Account at a CA that requires External Account Binding
   certfleet.acme.account:
     directory_url: https://acme.zerossl.com/v2/DV90
-    account_key_content: "{{ zerossl_account_key }}"
+    account_key_src: /etc/certfleet/zerossl-account.key
     terms_agreed: true
     external_account_binding:
-      kid: "{{ zerossl_eab_kid }}"
-      hmac_key: "{{ zerossl_eab_hmac_key }}"
+      kid: "{{ lookup('ansible.builtin.env', 'ZEROSSL_EAB_KID') }}"
+      hmac_key: "{{ lookup('ansible.builtin.env', 'ZEROSSL_EAB_HMAC_KEY') }}"
 
 - name: Deactivate the account
   certfleet.acme.account:
@@ -123,11 +123,12 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.module impo
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
     ACME_MUTUALLY_EXCLUSIVE, acme_argument_spec, check_libraries)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.account import ensure_account
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 
 def _run(module):
     check_libraries(module)
-    changed, result = ensure_account(module.params, module.check_mode)
+    changed, result = ensure_account(module.params, module.check_mode, Store(module.params["store_dir"]))
     diff = result.pop("diff")
     if module._diff:
         result["diff"] = diff

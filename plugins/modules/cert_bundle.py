@@ -15,10 +15,14 @@ description:
     in one call, for M(certfleet.acme.cert_install) on the nodes.
   - Checks on the store host, before anything is returned, that each key matches its certificate and
     that the certificate is valid now; one bad bundle fails the whole call.
+  - Each bundle is read from the one version of the set that C(certs/<name>/current) names when
+    reading starts, so a renewal that runs meanwhile never gives a key of one set and the
+    certificate of another.
   - "The result contains private keys: always set C(no_log: true) on the task."
   - Runs on the store host.
 extends_documentation_fragment:
   - certfleet.acme.attributes
+  - certfleet.acme.attributes.ACTIONGROUP_ACME
 attributes:
   check_mode:
     support: full
@@ -28,7 +32,9 @@ attributes:
     support: full
 options:
   store_dir:
-    description: The store directory on the store host.
+    description:
+      - The store directory on the store host.
+      - Set it once for all store modules with C(module_defaults) and C(group/certfleet.acme.acme).
     type: path
     default: ~/.certfleet
   names:
@@ -41,22 +47,28 @@ requirements:
 """
 
 EXAMPLES = r"""
-- name: Read the bundles (private keys inside, never print them)
+- name: Read the bundles on the store host (private keys inside, never print them)
   certfleet.acme.cert_bundle:
-    names: "{{ certificates | map(attribute='name') }}"
-  delegate_to: localhost
+    store_dir: /var/lib/certfleet
+    names: [www.example.com, api.example.com]
+  delegate_to: pki-store.example.com
   run_once: true
   no_log: true
   register: __bundles
 
-- name: Install every certificate on the node in one call
+- name: Install every certificate on the node in one call (name, cert, chain and key of each bundle)
   certfleet.acme.cert_install:
-    certificates: "{{ __bundles.bundles }}"
+    certificates: >-
+      {{ __bundles.bundles | map('dict2items')
+         | map('selectattr', 'key', 'in', ['name', 'cert', 'chain', 'privatekey'])
+         | map('items2dict') }}
 """
 
 RETURN = r"""
 bundles:
-  description: One entry per name, in the order given; fits the O(certfleet.acme.cert_install#module:certificates) option.
+  description:
+    - One entry per name, in the order given.
+    - Its RV(bundles[].name), RV(bundles[].cert), RV(bundles[].chain) and RV(bundles[].privatekey) are the suboptions of O(certfleet.acme.cert_install#module:certificates), O(certfleet.acme.haproxy_cert#module:certificates) and O(certfleet.acme.traefik_cert#module:certificates) (see the examples).
   returned: success
   type: list
   elements: dict

@@ -69,6 +69,25 @@ options:
       server_name:
         description: SNI name. Defaults to O(endpoints[].host).
         type: str
+      expect_serial:
+        description:
+          - The serial (hex) this endpoint should serve. Its result then has RV(endpoints[].matches),
+            and an endpoint that serves another certificate is probed again (O(retries)).
+        type: str
+  retries:
+    description:
+      - With O(endpoints), how many more rounds probe the endpoints whose served serial is not
+        their O(endpoints[].expect_serial) yet (a server reloading gracefully takes a moment).
+    type: int
+    default: 0
+  delay:
+    description: Seconds between two rounds of O(retries).
+    type: float
+    default: 1
+  workers:
+    description: With O(endpoints), how many endpoints are probed at the same time.
+    type: int
+    default: 16
   fail_on_error:
     description:
       - With O(endpoints), fail the task when any probe fails (the message names every failing
@@ -232,7 +251,16 @@ endpoints:
     error:
       description: Why the probe failed, null on success.
       type: str
+    matches:
+      description: Whether the endpoint serves O(endpoints[].expect_serial).
+      type: bool
+      returned: when O(endpoints[].expect_serial) is set
       sample: "TLS probe of 127.0.0.1:443 (SNI www.example.com): connection refused"
+mismatch_count:
+  description: Number of endpoints that do not serve their O(endpoints[].expect_serial).
+  returned: when any O(endpoints[].expect_serial) is set
+  type: int
+  sample: 0
 failed_count:
   description: Number of endpoints whose probe failed.
   returned: when O(endpoints) is used
@@ -257,7 +285,11 @@ def main() -> None:
             host=dict(type="str", required=True),
             port=dict(type="int", default=443),
             server_name=dict(type="str"),
+            expect_serial=dict(type="str"),
         )),
+        retries=dict(type="int", default=0),
+        delay=dict(type="float", default=1),
+        workers=dict(type="int", default=16),
         fail_on_error=dict(type="bool", default=True),
         timeout=dict(type="float", default=10),
         ca_path=dict(type="path"),

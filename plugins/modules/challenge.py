@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: challenge
-short_description: Deploy or remove ACME challenges on a node
+short_description: Deploy or remove ACME http-01 challenges on a web node
 version_added: 0.1.0
 author: certfleet maintainers (@certfleet)
 description:
@@ -19,26 +19,18 @@ description:
   - Every entry is validated before anything is written (token syntax, key authorization format,
     web root present, challenge directory not leaving the web root); one bad entry fails the task
     and changes nothing.
-  - For C(dns-01) challenges, adds the value of every entry as a TXT record at
-    C(_acme-challenge.<name>) (or at the target of a CNAME there) through the DNS O(provider),
-    all records of a zone in one update where the provider allows it, and then waits until every
-    authoritative name server of the zone serves every value (O(propagation_timeout)).
-    O(state=absent) removes exactly the given values; other values at the same name stay.
-  - C(http-01) entries are handled when O(webroot) is set, C(dns-01) entries when O(provider) is
-    set; entries of the other type are left alone and listed in RV(not_handled), so one list can serve both calls.
-    With neither option set the task fails.
-  - For C(http-01), runs with the Python standard library only (on the web nodes). C(dns-01)
-    needs C(dnspython) and runs once on the store host.
+  - C(dns-01) entries are left alone and listed in RV(not_handled), so one list can serve this
+    module and M(certfleet.acme.dns_challenge), which deploys the C(dns-01) TXT records once on the
+    store host.
+  - Runs with the Python standard library only; it ships no DNS or ACME code to the web nodes.
 extends_documentation_fragment:
   - certfleet.acme.attributes
-  - certfleet.acme.dns
 attributes:
   check_mode:
     support: full
   diff_mode:
     support: full
-    details: The diff lists the managed token files with their content, and the TXT values at
-      each managed name, before and after.
+    details: The diff lists the managed token files with their content, before and after.
   idempotent:
     support: full
 options:
@@ -47,8 +39,7 @@ options:
       - The challenges to serve, usually the C(challenges) result of M(certfleet.acme.order) as
         is.
       - Each entry has the keys C(certificate), C(identifier), C(type), C(token), C(path) and
-        C(content), and for C(dns-01) C(record) and C(value); C(url) and other keys are accepted
-        and ignored.
+        C(content); C(url) and other keys are accepted and ignored.
       - C(content) is the key authorization C(<token>.<account key thumbprint>). With
         O(state=absent) only C(type) and C(token) are needed.
       - An empty list changes nothing.
@@ -57,13 +48,12 @@ options:
     required: true
   webroot:
     description:
-      - The document root served for the challenged names on port 80.
-      - Setting it makes the module handle the C(http-01) entries. Must exist.
+      - The document root served for the challenged names on port 80. Must exist.
+      - Required when O(challenges) has C(http-01) entries.
     type: path
   state:
     description:
-      - V(present) writes the token files and adds the TXT values, V(absent) removes them (the
-        directories stay; only the given TXT values are removed).
+      - V(present) writes the token files, V(absent) removes them (the directories stay).
     type: str
     choices: [present, absent]
     default: present
@@ -76,23 +66,44 @@ options:
     description:
       - Group of the token files and of the directories this module creates.
     type: str
+  provider:
+    description:
+      - Not supported any more; setting it fails with a message that points at
+        M(certfleet.acme.dns_challenge), which takes the same C(dns-01) options.
+    type: str
+  provider_options:
+    description:
+      - Not supported any more (see O(provider)); never shown.
+    type: dict
 notes:
   - Tokens must match C(^[A-Za-z0-9_-]{1,256}$) (base64url). A challenge directory that is a
     symbolic link to a place outside O(webroot) is refused.
 seealso:
   - module: certfleet.acme.order
+  - module: certfleet.acme.dns_challenge
   - module: certfleet.acme.cert_install
 """
 
 EXAMPLES = r"""
+- name: Create the orders and get their challenges, on the store host
+  certfleet.acme.order:
+    directory_url: https://acme-v02.api.letsencrypt.org/directory
+    state: pending
+    certificates:
+      - name: example.com
+        identifiers: [example.com, www.example.com]
+  delegate_to: localhost
+  run_once: true
+  register: __pending
+
 - name: Serve the http-01 tokens of an order on every web node
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     webroot: /var/www/html
 
 - name: Remove the tokens once the order is valid
   certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
+    challenges: "{{ __pending.challenges }}"
     webroot: /var/www/html
     state: absent
 
@@ -108,25 +119,6 @@ EXAMPLES = r"""
     webroot: /srv/www/example
     owner: www-data
     group: www-data
-
-- name: Deploy the dns-01 records of an order through BIND (RFC 2136 with TSIG), on the store host
-  certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
-    provider: rfc2136
-    provider_options:
-      server: 192.0.2.53
-      tsig_key_name: acme-update
-      tsig_secret: "{{ vault_tsig_secret }}"
-  delegate_to: localhost
-  run_once: true
-
-- name: Remove them again, also when validation failed
-  certfleet.acme.challenge:
-    challenges: "{{ __certfleet_order.challenges }}"
-    provider: cloudflare   # token from CLOUDFLARE_API_TOKEN (an AWX credential)
-    state: absent
-  delegate_to: localhost
-  run_once: true
 """
 
 RETURN = r"""
@@ -140,30 +132,8 @@ files:
   elements: str
   sample:
     - /var/www/html/.well-known/acme-challenge/evaGxfADs6pSRb2LAv9IZf17Dt3juxGJ-PCt92wr-oA
-records:
-  description:
-    - The TXT values added (O(state=present)) or removed (O(state=absent)), one entry per name;
-      in check mode, those that would be. Values already in place (or already gone) are not listed.
-  returned: when O(provider) is set
-  type: list
-  elements: dict
-  contains:
-    record: {description: "The challenge name, C(_acme-challenge.<name>).", type: str, returned: always}
-    name: {description: "Where the values were written (the CNAME target if there is one).", type: str, returned: always}
-    zone: {description: "The zone that holds the name (found by SOA).", type: str, returned: always}
-    values: {description: The values added or removed., type: list, elements: str, returned: always}
-  sample:
-    - record: _acme-challenge.example.com
-      name: _acme-challenge.example.com
-      zone: example.com
-      values: [LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0]
-propagation:
-  description: Per zone, the authoritative servers that were checked and how long it took until all served every value.
-  returned: when O(state=present) and O(provider) is set, not in check mode
-  type: dict
-  sample: {example.com: {servers: ["ns1.example.com (192.0.2.53)"], seconds: 0.213}}
 not_handled:
-  description: Entries of a challenge type this call was not configured for (see O(webroot), O(provider)).
+  description: The C(dns-01) entries, left to M(certfleet.acme.dns_challenge).
   returned: when there are any
   type: list
   elements: dict
@@ -171,7 +141,6 @@ not_handled:
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
-from ansible_collections.certfleet.acme.plugins.module_utils._dns.spec import DNS_OPTIONS
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import challenge
 
 
@@ -182,7 +151,8 @@ def main() -> None:
         state=dict(type="str", choices=["present", "absent"], default="present"),
         owner=dict(type="str"),
         group=dict(type="str"),
-        **DNS_OPTIONS
+        provider=dict(type="str"),
+        provider_options=dict(type="dict", no_log=True),
     )
     run_module(argument_spec,
                lambda module: challenge.run(module.params, module.check_mode, module._diff))

@@ -91,6 +91,17 @@ options:
 """
 
 EXAMPLES = r"""
+- name: Create the orders and get their challenges, on the store host
+  certfleet.acme.order:
+    directory_url: https://acme-v02.api.letsencrypt.org/directory
+    state: pending
+    certificates:
+      - name: example.com
+        identifiers: [example.com, www.example.com]
+  delegate_to: localhost
+  run_once: true
+  register: __pending
+
 - name: Every token answers on every node and through the load balancer
   certfleet.acme.challenge_check:
     challenges: "{{ __pending.challenges }}"
@@ -132,7 +143,7 @@ nodes_missing:
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
-from ansible_collections.certfleet.acme.plugins.module_utils._targets.preflight import check_module
+from ansible_collections.certfleet.acme.plugins.module_utils._probe.preflight import check_module
 
 
 def main():

@@ -51,8 +51,8 @@ options:
     suboptions:
       name:
         description:
-          - Name of the certificate; also the base name of its files. Letters, digits, V(.),
-            V(_), V(*) and V(-).
+          - Name of the certificate; also the base name of its files. Letters, digits, V(.), V(_)
+            and V(-), starting with a letter or digit, at most 128 characters (no V(*)).
         type: str
         required: true
       cert:
@@ -146,13 +146,22 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Read the issued bundle on the store host (the private key inside, never print it)
+  certfleet.acme.cert_bundle:
+    store_dir: /var/lib/certfleet
+    names: [www.example.com]
+  delegate_to: pki-store.example.com
+  run_once: true
+  no_log: true
+  register: __bundles
+
 - name: The load balancer serves the certificates (runtime API when it can)
   certfleet.acme.haproxy_cert:
     certificates:
       - name: www.example.com
-        cert: "{{ __issued.cert }}"
-        chain: "{{ __issued.chain }}"
-        privatekey: "{{ __key }}"
+        cert: "{{ __bundles.bundles[0].cert }}"
+        chain: "{{ __bundles.bundles[0].chain }}"
+        privatekey: "{{ __bundles.bundles[0].privatekey }}"
     dest_dir: /etc/haproxy/certs
     admin_socket: /run/haproxy/admin.sock
     verify:

@@ -22,6 +22,14 @@ description:
   - With nothing due, no ACME request is made at all and nothing changes.
   - Orders run concurrently (O(concurrency)); each certificate is locked in the store so that two
     runs never order the same certificate twice.
+  - With O(run_id), the O(state=pending) call leases each certificate it ordered or resumed to that
+    run until the O(state=valid) call with the same O(run_id) ends (or O(lease_seconds) pass), so
+    another run neither answers its challenges nor removes its tokens meanwhile.
+  - The challenges handed out are recorded with the pending order; RV(cleanup_challenges) lists
+    those an earlier run handed out for orders that are now resumed, finished or abandoned, so a
+    killed run's tokens and TXT records are removed by the next one.
+  - An order whose certificate does not match its key or its names is abandoned (the reason is
+    kept in the store); the next O(state=pending) call creates a new one.
   - Runs on the store host.
 extends_documentation_fragment:
   - certfleet.acme.acme
@@ -51,7 +59,7 @@ options:
     required: true
     suboptions:
       name:
-        description: Name of the certificate (letters, digits, V(.), V(_), V(-)).
+        description: Name of the certificate (letters, digits, V(.), V(_) and V(-), starting with a letter or digit, at most 128 characters).
         type: str
         required: true
       identifiers:
@@ -123,6 +131,19 @@ options:
     description: With O(state=valid), return the PEM certificate and chain (never the key) of every certificate.
     type: bool
     default: true
+  run_id:
+    description:
+      - Names the run (one value per play, passed to both calls; letters, digits, V(.), V(_), V(-)).
+      - With O(state=pending), each certificate ordered or resumed is leased to this run. A call
+        with another O(run_id) that finds a live lease waits for it (up to 60 seconds, like the
+        certificate lock), then fails naming the holder. O(state=valid) with the same O(run_id)
+        releases the lease when it ends, also when it fails.
+      - Without it, leases are neither checked nor taken.
+    type: str
+  lease_seconds:
+    description: How long the lease of O(run_id) lasts when its O(state=valid) call never comes (a killed run).
+    type: int
+    default: 900
 """
 
 EXAMPLES = r"""
@@ -141,6 +162,12 @@ EXAMPLES = r"""
   certfleet.acme.challenge:
     challenges: "{{ __pending.challenges }}"
     webroot: /var/www/html
+
+- name: Remove the tokens an earlier, killed run left behind
+  certfleet.acme.challenge:
+    challenges: "{{ __pending.cleanup_challenges }}"
+    webroot: /var/www/html
+    state: absent
 
 - name: Let the CA validate and store the certificates
   certfleet.acme.order:
@@ -175,7 +202,14 @@ certificates:
     not_after: {description: "Expiry (ISO 8601, UTC).", type: str, returned: when valid}
     profile: {description: "The ACME profile of the stored certificate (null when none was asked for).", type: str, returned: when valid}
     order_url: {description: The order URL., type: str, returned: when an order was used}
-    files: {description: "Store paths of the privkey, cert, chain and fullchain files.", type: dict, returned: when O(state=valid) and valid}
+    files:
+      description:
+        - "Store paths of the privkey, cert, chain and fullchain files, through C(certs/<name>/current/):
+          they always name files of one complete set."
+      type: dict
+      returned: when O(state=valid) and valid
+    lease_expires: {description: "When the lease of O(run_id) ends (ISO 8601, UTC).", type: str, returned: "when O(run_id) is set and status is V(pending)"}
+    abandoned_order: {description: The order given up because its certificate did not match its key or names., type: str, returned: when an order was abandoned}
     cert: {description: PEM leaf certificate., type: str, returned: when O(state=valid) and O(return_content)}
     chain: {description: PEM intermediate certificates., type: str, returned: when O(state=valid) and O(return_content)}
     error: {description: What went wrong., type: str, returned: when failed}
@@ -202,6 +236,16 @@ challenges:
       token: LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
       path: .well-known/acme-challenge/LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0
       content: LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0.9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI
+cleanup_challenges:
+  description:
+    - Challenges (same shape as RV(challenges)) that an earlier run handed out for orders that are
+      now resumed, finished or abandoned and that no current order needs; remove these tokens and
+      TXT records. With O(run_id), the run's own challenges are not listed.
+    - O(state=pending) lists them and keeps them recorded; O(state=valid) lists them and clears the
+      record (a failed certificate keeps its record, so the next call lists them again).
+  returned: always
+  type: list
+  elements: dict
 due:
   description: Names of the certificates that are due.
   returned: always
@@ -213,6 +257,9 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.module impo
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
     ACME_MUTUALLY_EXCLUSIVE, acme_argument_spec, check_libraries)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import run_orders
+from ansible_collections.certfleet.acme.plugins.module_utils._store import runs
+from ansible_collections.certfleet.acme.plugins.module_utils._store.lock import DEFAULT_WAIT, locked
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 KEY_TYPES = ["ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096"]
 CHALLENGES = ["http-01", "dns-01"]
@@ -220,7 +267,10 @@ CHALLENGES = ["http-01", "dns-01"]
 
 def _run(module):
     check_libraries(module)
-    return run_orders(module.params, module.check_mode, module.warn)
+    store = Store(module.params["store_dir"])
+    return run_orders(module.params, module.check_mode, store,
+                      lambda names: locked(store.ensure_dir("locks"), names, warn=module.warn),
+                      ledger=runs, wait=DEFAULT_WAIT)
 
 
 def main():
@@ -243,6 +293,8 @@ def main():
         profile=dict(type="str"),
         concurrency=dict(type="int", default=8),
         return_content=dict(type="bool", default=True),
+        run_id=dict(type="str"),
+        lease_seconds=dict(type="int", default=900),
     )
     run_module(spec, _run, mutually_exclusive=ACME_MUTUALLY_EXCLUSIVE)
 

@@ -49,8 +49,8 @@ options:
     suboptions:
       name:
         description:
-          - Name of the certificate; also the base name of its files. Letters, digits, V(.),
-            V(_), V(*) and V(-).
+          - Name of the certificate; also the base name of its files. Letters, digits, V(.), V(_)
+            and V(-), starting with a letter or digit, at most 128 characters (no V(*)).
         type: str
         required: true
       cert:
@@ -116,13 +116,22 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Read the issued bundle on the store host (the private key inside, never print it)
+  certfleet.acme.cert_bundle:
+    store_dir: /var/lib/certfleet
+    names: [www.example.com]
+  delegate_to: pki-store.example.com
+  run_once: true
+  no_log: true
+  register: __bundles
+
 - name: Traefik serves the certificates (no restart)
   certfleet.acme.traefik_cert:
     certificates:
       - name: www.example.com
-        cert: "{{ __issued.cert }}"
-        chain: "{{ __issued.chain }}"
-        privatekey: "{{ __key }}"
+        cert: "{{ __bundles.bundles[0].cert }}"
+        chain: "{{ __bundles.bundles[0].chain }}"
+        privatekey: "{{ __bundles.bundles[0].privatekey }}"
     cert_dir: /etc/traefik/certs
     dynamic_file: /etc/traefik/dynamic/certfleet.yaml
     default_certificate: www.example.com

@@ -1,9 +1,20 @@
 # shellcheck shell=bash
 # Shared by build-pebble.sh and build-traefik.sh (sourced): the cache, --check, --background,
-# the build lock and the move into place. The caller sets TOOL (script name for messages),
-# LABEL ("Traefik v3.6.12"), CACHE_DIR and BIN, defines `cached` (does BIN exist and run?) and
-# `build_into WORK` (leave the new binary at WORK/$(basename BIN)), then calls
-# `lab_build_main "$@"`.
+# the build lock and the move into place. The caller calls `lab_build_setup NAME VERSION LABEL
+# VERSION_FLAG` (e.g. `traefik v3.6.12 Traefik version`: the binary is
+# $CERTFLEET_LAB_CACHE/NAME-VERSION/NAME and runs with VERSION_FLAG when it works), defines
+# `build_into WORK` (leave the new binary at WORK/NAME), then calls `lab_build_main "$@"`.
+
+lab_build_setup() {
+  TOOL="build-$1.sh"
+  LABEL="$3 $2"
+  CACHE_DIR="${CERTFLEET_LAB_CACHE:-/var/cache/certfleet-lab}/$1-$2"
+  BIN="${CACHE_DIR}/$1"
+  VERSION_FLAG=$4
+}
+
+# Is the binary there, and does it run?
+cached() { [[ -x ${BIN} ]] && "${BIN}" "${VERSION_FLAG}" >/dev/null 2>&1; }
 
 say() { printf '%s: %s\n' "${TOOL}" "$*" >&2; }
 die() {

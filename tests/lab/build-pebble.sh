@@ -18,15 +18,9 @@ set -euo pipefail
 
 PEBBLE_VERSION="${PEBBLE_VERSION:-v2.10.3}"
 MODULE=github.com/letsencrypt/pebble/v2
-CACHE_ROOT="${CERTFLEET_LAB_CACHE:-/var/cache/certfleet-lab}"
-CACHE_DIR="${CACHE_ROOT}/pebble-${PEBBLE_VERSION}"
-BIN="${CACHE_DIR}/pebble"
-TOOL=build-pebble.sh
-LABEL="Pebble ${PEBBLE_VERSION}"
 # shellcheck source=tests/lab/build-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/build-common.sh"
-
-cached() { [[ -x ${BIN} ]] && "${BIN}" -version >/dev/null 2>&1; }
+lab_build_setup pebble "${PEBBLE_VERSION}" Pebble -version
 
 build_into() {
   CGO_ENABLED=0 GOBIN="$1" GOFLAGS="${GOFLAGS:-} -mod=mod" \

@@ -30,16 +30,9 @@ set -euo pipefail
 # (github.com/go-acme/lego/v5@v5.4.1, github.com/containous/go-http-auth@v0.4.1-0.20260804094822-b975dcaa8c48).
 TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 MODULE=github.com/traefik/traefik/v3
-CACHE_ROOT="${CERTFLEET_LAB_CACHE:-/var/cache/certfleet-lab}"
-CACHE_DIR="${CACHE_ROOT}/traefik-${TRAEFIK_VERSION}"
-BIN="${CACHE_DIR}/traefik"
-
-TOOL=build-traefik.sh
-LABEL="Traefik ${TRAEFIK_VERSION}"
 # shellcheck source=tests/lab/build-common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/build-common.sh"
-
-cached() { [[ -x ${BIN} ]] && "${BIN}" version >/dev/null 2>&1; }
+lab_build_setup traefik "${TRAEFIK_VERSION}" Traefik version
 
 build_into() {
   local work=$1 src ext

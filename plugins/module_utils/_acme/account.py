@@ -8,10 +8,10 @@ from __future__ import annotations
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, ProtocolError
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AccountDeactivated, require_terms
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
-    connection, given_account_key, key_id, store_of)
+    connection, given_account_key, key_id)
 
 
 def normalize_contact(contact: t.Sequence[str]) -> t.List[str]:
@@ -28,8 +28,9 @@ def normalize_contact(contact: t.Sequence[str]) -> t.List[str]:
     return out
 
 
-def ensure_account(params: t.Dict[str, t.Any], check_mode: bool) -> t.Tuple[bool, t.Dict[str, t.Any]]:
-    store = store_of(params)
+def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
+                   store: t.Any) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """``store`` is the ``_store.store.Store`` the caller opened (this layer does not import it)."""
     url, name = params["directory_url"], params["account_name"]
     contact = normalize_contact(params.get("contact") or [])
     eab = params.get("external_account_binding")

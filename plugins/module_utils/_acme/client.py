@@ -11,9 +11,9 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, ProtocolError)
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.network import (
-    RetryingNetwork, RetryPolicy)
+    AmbiguousRequest, RetryingNetwork, RetryPolicy)
 
 try:
     import josepy as jose
@@ -241,8 +241,41 @@ class AcmeConnection(object):
                   replaces: t.Optional[str] = None) -> t.Tuple[str, t.Any]:
         idents = [messages.Identifier(typ=messages.IdentifierType(typ), value=value) for typ, value in identifiers]
         body = NewOrderWithReplaces(identifiers=idents, profile=profile or None, replaces=replaces)
-        response = self.post(self.directory["newOrder"], body, "a new order")
+        try:
+            response = self.post(self.directory["newOrder"], body, "a new order", idempotent=False)
+        except AmbiguousRequest as lost:
+            # The CA may have created the order: find it rather than create a second one.
+            found = self.find_order([value for _typ, value in identifiers], lost)
+            if found is not None:
+                return found
+            # The CA lists no such order, so the request did not create one: sending it is safe.
+            try:
+                response = self.post(self.directory["newOrder"], body, "a new order", idempotent=False)
+            except AmbiguousRequest as again:
+                raise ProtocolError("The newOrder request for %s got no answer twice (%s); not sent a "
+                                    "third time: run again later" % (", ".join(v for _t, v in identifiers),
+                                                                     again.cause))
         return response.headers.get("Location"), messages.Order.from_json(response.json())
+
+    def find_order(self, names: t.Sequence[str], lost: AmbiguousRequest) -> t.Optional[t.Tuple[str, t.Any]]:
+        """The newest pending or ready order of the account for exactly ``names``, from the
+        account's orders list; raises ProtocolError when the CA offers no such list."""
+        account = self.post_as_get(self.account_uri, "the account").json() if self.account_uri else {}
+        orders_url = account.get("orders") if isinstance(account, dict) else None
+        if not orders_url:
+            raise ProtocolError("The newOrder request for %s got no answer (%s) and may have created an "
+                                "order at the CA; the CA offers no orders list to find it, so the request "
+                                "is not sent again: run again (an unused order expires on its own)"
+                                % (", ".join(names), lost.cause))
+        urls = (self.post_as_get(orders_url, "the account's orders").json() or {}).get("orders") or []
+        best = None
+        for url in urls[-50:]:
+            order = self.get_order(url)
+            if order.status.name in ("pending", "ready") and \
+                    sorted(i.value for i in order.identifiers) == sorted(names):
+                if best is None or (order.expires and best[1].expires and order.expires > best[1].expires):
+                    best = (url, order)
+        return best
 
     def get_order(self, url: str) -> t.Any:
         return messages.Order.from_json(self.post_as_get(url, "the order").json())
@@ -264,9 +297,17 @@ class AcmeConnection(object):
         return result
 
     def finalize(self, order_url: str, order: t.Any, csr: t.Any, poller: Poller) -> t.Any:
-        if order.status.name == "ready":
-            response = self.post(order.finalize, messages.CertificateRequest(csr=csr), "the finalization")
-            order = messages.Order.from_json(response.json())
+        for _attempt in range(2):
+            if order.status.name != "ready":
+                break
+            try:
+                response = self.post(order.finalize, messages.CertificateRequest(csr=csr), "the finalization",
+                                     idempotent=False)
+                order = messages.Order.from_json(response.json())
+            except AmbiguousRequest:
+                # The CA may be processing it: a second finalize would fail with orderNotReady.
+                # Read the order; only if it is still ready did the CA not act, and sending is safe.
+                order = self.get_order(order_url)
         return poller.until(lambda: self.get_order(order_url),
                             lambda o: o.status.name in ("valid", "invalid"),
                             "the certificate of order %s" % order_url, self._retry_after)

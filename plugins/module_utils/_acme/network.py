@@ -19,6 +19,28 @@ except ImportError:  # pragma: no cover - the module reports the missing library
     _Base = object
 
 RETRYABLE_STATUS = (429, 500, 502, 503, 504)
+# Answers that say the CA did not act on the request (rate limited, unavailable): safe to repeat
+# even when the request is not idempotent. A 500/502/504 may come after the CA acted.
+NOT_ACTED_STATUS = (429, 503)
+
+
+class AmbiguousRequest(Exception):
+    """A request that is not idempotent got no usable answer and may have reached the CA.
+
+    It is not sent again; the caller finds out what happened (re-reads the order)."""
+
+    def __init__(self, url: str, cause: BaseException) -> None:
+        super().__init__("%s: %s" % (url, cause))
+        self.url = url
+        self.cause = cause
+
+
+def surely_unsent(error: BaseException) -> bool:
+    """Whether a connection error happened before the request could reach the server."""
+    if isinstance(error, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return type(reason).__name__ in ("NewConnectionError", "ConnectTimeoutError", "NameResolutionError")
 
 
 def parse_retry_after(value: t.Optional[str], now: t.Optional[float] = None) -> t.Optional[float]:
@@ -60,6 +82,10 @@ class RetryingNetwork(_Base):  # type: ignore[misc,valid-type]
       nonce that comes with the error response is kept, so a retry costs one round trip.
     - 429 and 5xx: retried up to ``policy.transient_retries`` times, honouring Retry-After up to a cap.
     - Connection errors and timeouts: retried the same way. Every request has a timeout.
+    - A request that is not idempotent (``idempotent=False``: newOrder, finalize) is never repeated
+      after an answer that may come after the CA acted on it (a read timeout, a dropped
+      connection, 500/502/504): :class:`AmbiguousRequest` is raised instead. badNonce, 429 and 503
+      are repeated: the CA rejected those before acting.
     One instance per thread: nonces and the account are per-instance state.
     """
 
@@ -93,6 +119,14 @@ class RetryingNetwork(_Base):  # type: ignore[misc,valid-type]
     def _status(self) -> t.Optional[int]:
         return None if self._last_response is None else self._last_response.status_code
 
+    def _may_have_acted(self, idempotent: bool) -> bool:
+        """A 5xx other than 503 on a request that is not idempotent: the CA may have acted."""
+        status = self._status()
+        return not idempotent and status in RETRYABLE_STATUS and status not in NOT_ACTED_STATUS
+
+    def _status_retryable(self, idempotent: bool) -> bool:
+        return self._status() in (RETRYABLE_STATUS if idempotent else NOT_ACTED_STATUS)
+
     def _may_retry(self, failures: int, retryable: bool) -> bool:
         """Sleep before a transient retry (Retry-After honoured, capped); False when out of retries."""
         if not retryable or failures >= self.policy.transient_retries:
@@ -100,7 +134,7 @@ class RetryingNetwork(_Base):  # type: ignore[misc,valid-type]
         self._sleep(self.policy.transient_delay(failures, self._retry_after()))
         return True
 
-    def _with_retries(self, call: t.Callable[[], t.Any]) -> t.Any:
+    def _with_retries(self, call: t.Callable[[], t.Any], url: str = "", idempotent: bool = True) -> t.Any:
         nonce_failures = 0
         transient_failures = 0
         while True:
@@ -111,18 +145,25 @@ class RetryingNetwork(_Base):  # type: ignore[misc,valid-type]
                 if error.code == "badNonce" and nonce_failures < self.policy.nonce_retries:
                     nonce_failures += 1
                     continue
-                if not self._may_retry(transient_failures, self._status() in RETRYABLE_STATUS):
+                if self._may_have_acted(idempotent):
+                    raise AmbiguousRequest(url, error)
+                if not self._may_retry(transient_failures, self._status_retryable(idempotent)):
                     raise
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout):
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as error:
+                if not idempotent and not surely_unsent(error):
+                    raise AmbiguousRequest(url, error)
                 if not self._may_retry(transient_failures, True):
                     raise
-            except acme_client.errors.ClientError:
-                if not self._may_retry(transient_failures, self._status() in RETRYABLE_STATUS):
+            except acme_client.errors.ClientError as error:
+                if self._may_have_acted(idempotent):
+                    raise AmbiguousRequest(url, error)
+                if not self._may_retry(transient_failures, self._status_retryable(idempotent)):
                     raise
             transient_failures += 1
 
-    def post(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
-        return self._with_retries(lambda: self._post_once(*args, **kwargs))
+    def post(self, url: str, obj: t.Any, *args: t.Any, idempotent: bool = True, **kwargs: t.Any) -> t.Any:
+        return self._with_retries(lambda: self._post_once(url, obj, *args, **kwargs), url,
+                                  idempotent or obj is None)
 
     def get(self, url: str, *args: t.Any, **kwargs: t.Any) -> t.Any:
         return self._with_retries(lambda: super(RetryingNetwork, self).get(url, *args, **kwargs))

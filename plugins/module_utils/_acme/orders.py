@@ -13,18 +13,15 @@ import typing as t
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, ProtocolError)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import (
-    normalize_identifier, normalize_identifiers, validate_certificate_name)
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeConnection
-from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
+    normalize_identifier, normalize_identifiers, validate_certificate_name, validate_safe_name)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, parse_iso, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
+    AcmeConnection, directory_profiles, read_directory)
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import open_account, verify_setting
 
-ISO = "%Y-%m-%dT%H:%M:%SZ"
 LIVE_ORDER = ("pending", "ready", "processing", "valid")
-
-
-def parse_iso(text: str) -> datetime.datetime:
-    return datetime.datetime.strptime(text, ISO).replace(tzinfo=datetime.timezone.utc)
 
 
 class Want(object):
@@ -133,7 +130,7 @@ def _find_challenge(authz: t.Any, typ: str, cert_name: str) -> t.Any:
 class OrderRunner(object):
     """Runs the per-certificate order work, concurrently, against one connection."""
 
-    def __init__(self, store: Store, directory_url: str, connect: t.Callable[[], AcmeConnection],
+    def __init__(self, store: t.Any, directory_url: str, connect: t.Callable[[], AcmeConnection],
                  check_mode: bool = False, concurrency: int = 8,
                  now: t.Optional[datetime.datetime] = None,
                  read_profiles: t.Optional[t.Callable[[], t.Optional[t.Dict[str, str]]]] = None) -> None:
@@ -231,7 +228,7 @@ class OrderRunner(object):
             self.store.write_pending(want.name, {
                 "order_url": order_url, "directory_url": self.directory_url, "identifiers": want.identifiers,
                 "key_type": want.key_type, "challenge": want.challenge, "profile": want.profile,
-                "forced": want.force, "created": self.now.strftime(ISO), "account_uri": conn.account_uri,
+                "forced": want.force, "created": iso(self.now), "account_uri": conn.account_uri,
             }, keys.key_to_pem(key))
             pending = {"order_url": order_url}
         challenges = []
@@ -243,6 +240,15 @@ class OrderRunner(object):
                                                        _find_challenge(authz, want.challenge, want.name)))
         return self.result(want, assessment, status="pending", changed=True, resumed=resumed,
                            order_url=pending["order_url"], order_status=order.status.name, challenges=challenges)
+
+    def abandon(self, want: Want, pending: dict, reason: str) -> None:
+        """Give up an order that cannot give a usable certificate: the next call orders anew."""
+        self.store.write_record(want.name, "abandoned", {"order_url": pending.get("order_url"), "reason": reason,
+                                                         "at": iso(utcnow())})
+        self.store.clear_pending(want.name)
+        raise ProtocolError("Certificate %s: %s; the order %s is abandoned and the next run "
+                            "(state=pending) creates a new one" % (want.name, reason, pending.get("order_url")),
+                            abandoned_order=pending.get("order_url"))
 
     # -- state=valid ------------------------------------------------------------------------
     def complete(self, want: Want, assessment: dict) -> dict:
@@ -280,20 +286,20 @@ class OrderRunner(object):
             detail = order.error.detail if getattr(order, "error", None) else "status %s" % order.status.name
             raise ProtocolError("Certificate %s: the order %s failed: %s" % (want.name, order_url, detail))
         pem = conn.download_chain(order.certificate)
-        parts = keys.split_chain(pem)
+        parts = x509.split_pem_chain(pem)
         if not parts:
             raise ProtocolError("Certificate %s: the CA returned no certificate" % want.name)
         leaf, chain = parts[0], "".join(parts[1:])
-        info = keys.certificate_summary(leaf)
-        if info["public_key"] != keys.public_key_der(key):
-            raise ProtocolError("Certificate %s: the issued certificate does not match the order's key" % want.name)
+        info = x509.parse_certificate_pem(leaf)
         missing = set(want.identifiers) - set(info["names"])
+        if info["spki_sha256"] != keys.spki_sha256(key):
+            self.abandon(want, pending, "the issued certificate does not match the order's key")
         if missing:
-            raise ProtocolError("Certificate %s: the issued certificate lacks %s" % (want.name, ", ".join(sorted(missing))))
+            self.abandon(want, pending, "the issued certificate lacks %s" % ", ".join(sorted(missing)))
         meta = {"name": want.name, "identifiers": want.identifiers, "key_type": want.key_type,
                 "directory_url": self.directory_url, "serial": info["serial"], "issuer": info["issuer"],
-                "not_before": keys.iso(info["not_before"]), "not_after": keys.iso(info["not_after"]),
-                "issued_at": utcnow().strftime(ISO), "order_url": order_url, "challenge": want.challenge,
+                "not_before": iso(info["not_before"]), "not_after": iso(info["not_after"]),
+                "issued_at": iso(utcnow()), "order_url": order_url, "challenge": want.challenge,
                 "profile": want.profile}
         self.store.write_cert(want.name, key_pem.encode(), leaf, chain, meta)
         self.store.clear_pending(want.name)
@@ -312,48 +318,97 @@ def _authz_failure(authz: t.Any) -> str:
     return "%s: authorization %s" % (authz.identifier.value, authz.status.name)
 
 
-def run_orders(params: t.Dict[str, t.Any], check_mode: bool,
-               warn: t.Callable[[str], None]) -> t.Tuple[bool, t.Dict[str, t.Any]]:
-    """The order module: validate everything, lock the names, prepare or complete every order."""
-    from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
-        directory_profiles, read_directory)
-    from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
-        open_account, store_of, verify_setting)
-    from ansible_collections.certfleet.acme.plugins.module_utils._store.lock import locked
+def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
+               lock: t.Callable[[t.List[str]], t.ContextManager[t.Any]], ledger: t.Any = None,
+               wait: float = 60.0) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """The order module: validate everything, lock the names, prepare or complete every order.
 
+    The caller opens the ``store`` (a ``_store.store.Store``) and passes ``lock(names)``, a context
+    manager that holds the store's locks of those certificate names (``_store.lock.locked``), and
+    the ``ledger`` of runs (``_store.runs``: leases and the challenges handed out), waiting up to
+    ``wait`` seconds for a certificate another run holds.
+    """
     defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile")}
     wants = parse_wants(params["certificates"], defaults)
     verify = verify_setting(params)
-    store = store_of(params)
     url = params["directory_url"]
-    runner = OrderRunner(store, url, lambda: open_account(params), check_mode=check_mode,
+    run_id = params.get("run_id") or None
+    if run_id is not None:
+        validate_safe_name(run_id, "run_id")
+    runner = OrderRunner(store, url, lambda: open_account(params, store), check_mode=check_mode,
                          concurrency=params["concurrency"],
                          read_profiles=lambda: directory_profiles(read_directory(url, verify, params["request_timeout"])))
     work = runner.prepare if params["state"] == "pending" else runner.complete
     if check_mode:
-        results = runner.run_all(wants, work)
+        results, cleanup = runner.run_all(wants, work), []
     else:
-        with locked(store.ensure_dir("locks"), [w.name for w in wants], warn=warn):
-            results = runner.run_all(wants, work)
+        results, cleanup = _run_leased(store, runner, wants, work, params, run_id, lock, ledger, wait)
 
     if params["state"] == "valid":
         for res in results:
             if res.get("status") == "valid":
                 res["files"] = store.cert_paths(res["name"])
                 if params["return_content"]:
-                    paths = res["files"]
-                    res["cert"] = _read(paths["cert"])
-                    res["chain"] = _read(paths["chain"])
+                    res["cert"], res["chain"] = store.read_issued(res["name"])
     challenges = [c for res in results for c in res.pop("challenges", None) or []]
     failed = [r for r in results if r.get("status") == "failed"]
-    summary = {"certificates": results, "challenges": challenges,
+    summary = {"certificates": results, "challenges": challenges, "cleanup_challenges": cleanup,
                "due": [r["name"] for r in results if r["action"] != "none"]}
     if failed:
         raise CertfleetError("%d of %d certificates failed: %s" % (
             len(failed), len(results), " | ".join("%s: %s" % (r["name"], r["error"]) for r in failed)), **summary)
-    return any(r.get("changed") for r in results), summary
+    return any(r.get("changed") for r in results) or bool(cleanup), summary
 
 
-def _read(path: str) -> t.Optional[str]:
-    from ansible_collections.certfleet.acme.plugins.module_utils._store.store import read_text
-    return read_text(path)
+def _run_leased(store: t.Any, runner: OrderRunner, wants: t.List[Want], work: t.Callable[[Want, dict], dict],
+                params: t.Dict[str, t.Any], run_id: t.Optional[str],
+                lock: t.Callable[[t.List[str]], t.ContextManager[t.Any]], runs: t.Any,
+                wait: float) -> t.Tuple[t.List[dict], t.List[dict]]:
+    """Run ``work`` under the certificate locks and (with a run_id) the runs' leases; return the
+    results and the challenges earlier runs handed out that are to be removed now."""
+    names = [w.name for w in wants]
+    deadline = time.time() + wait
+    while True:
+        with lock(names):
+            held = [(n, runs.lease_holder(store, n, run_id, time.time())) for n in names] \
+                if run_id and runs is not None else []
+            held = [(n, lease) for n, lease in held if lease]
+            if not held:
+                return _run_recorded(store, runner, wants, work, params, run_id, runs)
+        if time.time() >= deadline:
+            raise CertfleetError("Certificate %s is held by run %s until %s; waited %.0f s" % (
+                held[0][0], held[0][1].get("run_id"), held[0][1].get("expires_at"), wait),
+                lease=held[0][1])
+        time.sleep(1.0)
+
+
+def _run_recorded(store: t.Any, runner: OrderRunner, wants: t.List[Want], work: t.Callable[[Want, dict], dict],
+                  params: t.Dict[str, t.Any], run_id: t.Optional[str],
+                  runs: t.Any) -> t.Tuple[t.List[dict], t.List[dict]]:
+    if runs is None:   # no ledger of runs: no leases, no record of the challenges handed out
+        return runner.run_all(wants, work), []
+    pending_state = params["state"] == "pending"
+    earlier = dict((w.name, runs.handed_out(store, w.name)) for w in wants)
+    try:
+        results = runner.run_all(wants, work)
+    finally:
+        if run_id and not pending_state:
+            for want in wants:
+                runs.release_lease(store, want.name, run_id)
+    cleanup: t.List[dict] = []
+    for res in results:
+        name, handed = res["name"], res.get("challenges") or []
+        cleanup.extend(runs.to_clean(earlier[name], handed, run_id))
+        if res.get("status") == "failed":
+            continue   # kept: reported again by the next call, in case this one's caller stops here
+        if not pending_state:
+            runs.clear_handed(store, name)
+            continue
+        if res.get("status") == "pending":
+            runs.record_handed(store, name, res["order_url"], run_id, handed)
+            if run_id:
+                res["lease_expires"] = runs.take_lease(store, name, run_id, params["lease_seconds"],
+                                                       time.time())["expires_at"]
+        elif earlier[name]:
+            runs.clear_handed(store, name)   # nothing pending any more: reported once, now
+    return results, cleanup

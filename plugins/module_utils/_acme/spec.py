@@ -9,15 +9,15 @@ the two in step.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import typing as t
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, StoreError
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     ACME_IMPORT_ERROR, HAS_ACME, AcmeConnection)
-from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 DEFAULT_STORE = "~/.certfleet"
 
@@ -43,15 +43,10 @@ def acme_argument_spec(**extra: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
 
 
 def check_libraries(module: t.Any) -> None:
-    from ansible.module_utils.basic import missing_required_lib
     if not keys.HAS_CRYPTO:
         module.fail_json(msg=missing_required_lib("cryptography"), exception=str(keys.CRYPTO_IMPORT_ERROR))
     if not HAS_ACME:
         module.fail_json(msg=missing_required_lib("acme (certbot's ACME library)"), exception=str(ACME_IMPORT_ERROR))
-
-
-def store_of(params: t.Dict[str, t.Any]) -> Store:
-    return Store(params["store_dir"])
 
 
 def verify_setting(params: t.Dict[str, t.Any]) -> t.Union[bool, str]:
@@ -78,7 +73,7 @@ def given_account_key(params: t.Dict[str, t.Any]) -> t.Optional[t.Any]:
 
 
 def key_id(key: t.Any) -> str:
-    return hashlib.sha256(keys.public_key_der(key)).hexdigest()
+    return keys.spki_sha256(key)
 
 
 def connection(params: t.Dict[str, t.Any], key: t.Any) -> AcmeConnection:
@@ -89,10 +84,10 @@ def connection(params: t.Dict[str, t.Any], key: t.Any) -> AcmeConnection:
                           timeout=params["request_timeout"], poll_timeout=params["poll_timeout"])
 
 
-def open_account(params: t.Dict[str, t.Any]) -> AcmeConnection:
-    """A connection for an existing account: key from the options or the store, URI from the store
-    (looked up at the CA when the store does not know it). Raises InputError if there is no account."""
-    store = store_of(params)
+def open_account(params: t.Dict[str, t.Any], store: t.Any) -> AcmeConnection:
+    """A connection for an existing account: key from the options or the ``store`` (a
+    ``_store.store.Store``), URI from the store (looked up at the CA when the store does not know
+    it). Raises InputError if there is no account."""
     url, name = params["directory_url"], params["account_name"]
     key = given_account_key(params)
     stored_pem, stored = store.read_account(url, name)
@@ -115,4 +110,4 @@ def open_account(params: t.Dict[str, t.Any]) -> AcmeConnection:
 
 
 __all__ = ["ACME_OPTIONS", "ACME_MUTUALLY_EXCLUSIVE", "acme_argument_spec", "check_libraries",
-           "connection", "open_account", "given_account_key", "key_id", "store_of", "StoreError"]
+           "connection", "open_account", "given_account_key", "key_id", "StoreError"]

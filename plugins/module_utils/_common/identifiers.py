@@ -2,7 +2,12 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validation of certificate names and identifiers (standard library only; IDNA 2008 through
-idna2008, which imports the idna package only when a name needs it). Private to this collection."""
+idna2008, where the idna package is optional and only internationalized names need it). Private to
+this collection.
+
+The one certificate-name rule of the collection: the store, every module and the role's planner
+(plugin_utils) call validate_certificate_name(); nothing else carries a name regex.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +19,10 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common import idna
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-_CERT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A certificate's name is a directory in the store and a directory or file base name on the nodes.
+# A wildcard certificate is named without '*' (e.g. wildcard.example.com); its identifiers keep it.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit, at most 128 characters"
 CHALLENGE_TYPES = ("http-01", "dns-01")
 
 
@@ -57,10 +65,23 @@ def normalize_identifier(value: t.Any, challenge: str, cert_name: str) -> t.Tupl
     return "dns", ("*." if text.startswith("*.") else "") + ascii_host
 
 
+def is_safe_name(name: t.Any) -> bool:
+    """Whether ``name`` is one safe path component under the rule NAME_RULE (never '.' or '..')."""
+    return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name)) and ".." not in name
+
+
 def validate_certificate_name(name: t.Any) -> str:
-    if not isinstance(name, str) or not _CERT_NAME.match(name) or name in (".", ".."):
-        raise InputError("Invalid certificate name %r: use letters, digits, '.', '_' and '-' "
-                         "(it names a directory in the store and on the nodes)" % (name,))
+    """``name`` if it follows NAME_RULE, else InputError; the collection's one certificate-name rule."""
+    if not is_safe_name(name):
+        raise InputError("Invalid certificate name %r: use %s (it names a directory in the store and "
+                         "files on the nodes)" % (name, NAME_RULE))
+    return name
+
+
+def validate_safe_name(name: t.Any, what: str) -> str:
+    """``name`` if it is one safe path component under NAME_RULE (an account name, a run id, ...)."""
+    if not is_safe_name(name):
+        raise InputError("Invalid %s %r: use %s (it names a directory in the store)" % (what, name, NAME_RULE))
     return name
 
 

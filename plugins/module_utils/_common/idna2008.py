@@ -3,13 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """IDNA 2008 (UTS 46, non-transitional) for DNS identifiers, with the ``idna`` package. Private to this collection.
 
-Store host only: the ``idna`` package is imported when a name needs it (non-ASCII or an
-``xn--`` label), never at import time, so a node-side module that ships this file never needs it.
-Python's own ``idna`` codec is IDNA 2003, which maps ``straße.de`` to ``strasse.de``, a different
-domain; Let's Encrypt requires IDNA 2008.
+The ``idna`` package is optional: a node-side module that ships this file (through identifiers)
+imports without it, and only a name that needs it (non-ASCII or an ``xn--`` label) asks for it,
+which happens on the store host. Python's own ``idna`` codec is IDNA 2003, which maps
+``straße.de`` to ``strasse.de``, a different domain; Let's Encrypt requires IDNA 2008.
 """
 
 from __future__ import annotations
+
+try:
+    import idna
+except ImportError:  # optional: only internationalized names need it (store host)
+    idna = None
 
 
 def needs_idna(host: str) -> bool:
@@ -19,9 +24,7 @@ def needs_idna(host: str) -> bool:
 
 def to_ascii(host: str) -> str:
     """The A-label form of ``host`` under UTS 46 (non-transitional); ValueError with the reason."""
-    try:
-        import idna
-    except ImportError:
+    if idna is None:
         raise ValueError("internationalized names need the Python package idna on the store host")
     try:
         return idna.encode(host, uts46=True, transitional=False).decode("ascii")

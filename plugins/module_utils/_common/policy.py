@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime
 import typing as t
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso
+
 SHORT_LIFETIME = datetime.timedelta(days=10)
 
 
@@ -34,10 +36,6 @@ def renewal_due(not_before: datetime.datetime, not_after: datetime.datetime,
         return True, "expired"
     start = renewal_window_start(not_before, not_after, renew_before_days)
     if now >= start:
-        return True, "inside renewal window (since %s)" % start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return True, "inside renewal window (since %s)" % iso(start)
     return False, "valid until %s, renewal from %s" % (
-        not_after.strftime("%Y-%m-%dT%H:%M:%SZ"), start.strftime("%Y-%m-%dT%H:%M:%SZ"))
-
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+        iso(not_after), iso(start))

@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""dns-01: deploy and remove the challenges' TXT records through a DNS provider.
-Private to this collection.
+"""dns-01: deploy and remove the challenges' TXT records through a DNS provider (the
+dns_challenge module, on the store host). Private to this collection.
 
 validate(): every entry is checked, the provider built (credentials), CNAMEs followed, each
 target's zone found by SOA and looked up at the provider, the current values read - all before
@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import typing as t
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common import challenges
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, DnsProviderError, InputError)
 from ansible_collections.certfleet.acme.plugins.module_utils._dns import propagation
@@ -23,15 +24,14 @@ from ansible_collections.certfleet.acme.plugins.module_utils._dns.provider impor
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.registry import PROVIDERS, provider_names
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.resolver import Dns, fqdn
 
-Entry = t.Dict[str, t.Any]
+Entry = challenges.Entry
 PREFIX = "_acme-challenge."
 _VALUE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
 
 
 def _where(entry: Entry) -> str:
-    return "challenge dns-01 for %s (certificate %s)" % (entry.get("identifier") or "?",
-                                                         entry.get("certificate") or "?")
+    return challenges.where(dict(entry, type="dns-01"))
 
 
 def record_name(entry: Entry) -> str:
@@ -77,7 +77,7 @@ class Target(object):
 
 
 class Dns01Handler(object):
-    """The dns-01 part of the challenge module (configured by ``provider``)."""
+    """The dns-01 handler of the dns_challenge module (configured by ``provider``)."""
 
     type = "dns-01"
     result_key = "records"
@@ -195,3 +195,12 @@ class Dns01Handler(object):
                     "propagation check", propagation.wait_for, self.context.dns, self._nameservers(zone_name),
                     wanted, float(self.params.get("propagation_timeout") or 120.0))
         return changed
+
+
+def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
+        context: t.Optional[Context] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """The dns_challenge module: add (state=present) or remove (state=absent) the TXT values of
+    every dns-01 entry, all validated first; http-01 entries are left alone (``not_handled``)."""
+    handler = Dns01Handler(params, context)
+    return challenges.run_handler(handler, challenges.group_entries(params.get("challenges") or []),
+                                  check_mode, want_diff)

@@ -49,7 +49,7 @@ class Dns(object):
                  port: int = 53) -> None:
         if not HAS_DNSPYTHON:
             raise DnsProviderError("dns-01 needs the Python library dnspython on the host the "
-                                   "challenge module runs on (the store host): %s" % DNSPYTHON_IMPORT_ERROR)
+                                   "dns_challenge module runs on (the store host): %s" % DNSPYTHON_IMPORT_ERROR)
         self.timeout = timeout
         self.port = port
         if resolvers:

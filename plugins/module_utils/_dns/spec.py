@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The dns-01 option group of the challenge module, built from the provider registry.
+"""The dns-01 option group of the dns_challenge module, built from the provider registry.
 Private to this collection.
 
 plugins/doc_fragments/dns.py documents exactly DNS_OPTIONS (its provider_options part is generated
@@ -29,7 +29,7 @@ def provider_options_spec() -> t.Dict[str, t.Dict[str, t.Any]]:
 
 
 DNS_OPTIONS = {
-    "provider": {"type": "str", "choices": provider_names()},
+    "provider": {"type": "str", "required": True, "choices": provider_names()},
     "provider_options": {"type": "dict", "options": provider_options_spec()},
     "dns_resolvers": {"type": "list", "elements": "str"},
     "propagation_timeout": {"type": "float", "default": 120.0},

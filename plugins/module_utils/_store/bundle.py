@@ -9,9 +9,9 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, StoreError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import validate_certificate_name
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import keys
-from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store, read_text
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 
 def read_bundles(store: Store, names: t.Sequence[str]) -> t.List[t.Dict[str, t.Any]]:
@@ -25,17 +25,17 @@ def read_bundles(store: Store, names: t.Sequence[str]) -> t.List[t.Dict[str, t.A
     bundles = []
     for name in names:
         validate_certificate_name(name)
-        paths = store.cert_paths(name)
-        key_pem, cert_pem, chain_pem = (read_text(paths[k]) for k in ("privkey", "cert", "chain"))
+        stored = store.read_set(name)   # one version: never a key of one set and a cert of another
+        key_pem, cert_pem, chain_pem = stored["privkey"], stored["cert"], stored["chain"]
         if not key_pem or not cert_pem:
             raise StoreError("The store %s has no issued certificate %s: run certfleet.acme.order first"
                              % (store.root, name))
-        info = keys.certificate_summary(cert_pem)
-        if keys.public_key_der(keys.load_key(key_pem, "stored key of %s" % name)) != info["public_key"]:
+        info = x509.parse_certificate_pem(cert_pem)
+        if keys.spki_sha256(keys.load_key(key_pem, "stored key of %s" % name)) != info["spki_sha256"]:
             raise StoreError("The stored key of %s does not match its certificate" % name)
         if not info["not_before"] <= now < info["not_after"]:
             raise StoreError("The stored certificate %s is not valid now (%s to %s)"
-                             % (name, keys.iso(info["not_before"]), keys.iso(info["not_after"])))
+                             % (name, iso(info["not_before"]), iso(info["not_after"])))
         bundles.append({"name": name, "cert": cert_pem, "chain": chain_pem or "", "privatekey": key_pem,
-                        "serial": info["serial"], "names": info["names"], "not_after": keys.iso(info["not_after"])})
+                        "serial": info["serial"], "names": info["names"], "not_after": iso(info["not_after"])})
     return bundles

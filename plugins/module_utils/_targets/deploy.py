@@ -10,21 +10,23 @@ from __future__ import annotations
 import copy
 import datetime
 import os
-import shlex
 import socket
-import stat
 import subprocess
 import time
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, install, tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import commands, install
 
 Probe = t.Callable[..., tlsprobe.PeerCertificate]
-# path -> (content, mode, uid, gid) of the file before the run, None when it did not exist.
-Snapshot = t.Dict[str, t.Optional[t.Tuple[bytes, int, int, int]]]
+Snapshot = files.Snapshot
+snapshot = files.snapshot
+command_argv = commands.command_argv
 
 
 class Entry(t.NamedTuple):
@@ -58,18 +60,6 @@ def pending(entries: t.Sequence[Entry], uid: t.Optional[int] = None,
             if files.file_needs_update(entry.path, entry.data, entry.mode, uid, gid)]
 
 
-def snapshot(paths: t.Iterable[str]) -> Snapshot:
-    saved = {}  # type: Snapshot
-    for path in paths:
-        data = files.read_bytes(path)
-        if data is None:
-            saved[path] = None
-        else:
-            info = os.stat(path)
-            saved[path] = (data, stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid)
-    return saved
-
-
 def write(entries: t.Sequence[Entry], uid: t.Optional[int] = None, gid: t.Optional[int] = None,
           backup_of: t.Optional[t.Callable[[str], str]] = None) -> None:
     """Back up the whole set (when ``backup_of``), then stage every pending file and rename them
@@ -78,10 +68,10 @@ def write(entries: t.Sequence[Entry], uid: t.Optional[int] = None, gid: t.Option
     if not todo:
         return
     for entry in entries:
-        files.ensure_dir(os.path.dirname(entry.path), 0o755, check_mode=False, enforce_mode=False)
+        files.ensure_dir(os.path.dirname(entry.path), 0o755)
     if backup_of is not None:
         for entry in entries:
-            files.ensure_dir(os.path.dirname(backup_of(entry.path)), 0o700, enforce_mode=False)
+            files.ensure_dir(os.path.dirname(backup_of(entry.path)), 0o700)
         files.backup_set([entry.path for entry in entries], backup_of)
     staged = []  # type: t.List[t.Tuple[str, str]]
     try:
@@ -95,25 +85,7 @@ def write(entries: t.Sequence[Entry], uid: t.Optional[int] = None, gid: t.Option
 
 def restore(saved: Snapshot, order: t.Sequence[str]) -> None:
     """Put the files of a :func:`snapshot` back exactly (removing files that did not exist)."""
-    for path in order:
-        before = saved.get(path)
-        if before is None:
-            files.remove_file(path)
-            continue
-        data, mode, uid, gid = before
-        if files.read_bytes(path) == data and files.attrs_match(path, mode, uid, gid):
-            continue
-        owned = os.geteuid() == 0
-        tmp = files.stage_file(path, data, mode, uid if owned else None, gid if owned else None)
-        files.commit_staged([(tmp, path)])
-
-
-def command_argv(command: t.Union[str, t.Sequence[str]]) -> t.List[str]:
-    """A command as an argument list: a string is split like a shell would (no shell runs)."""
-    argv = shlex.split(command) if isinstance(command, str) else [str(arg) for arg in command]
-    if not argv:
-        raise InputError("empty command")
-    return argv
+    files.restore_snapshot(saved, order)
 
 
 def run_command(command: t.Union[str, t.Sequence[str]], what: str, timeout: float = 60.0) -> str:

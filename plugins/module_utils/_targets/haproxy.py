@@ -16,7 +16,9 @@ import time
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, files, install, tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, install
 
 DEFAULT_DEST_DIR = "/etc/haproxy/certs"
 DEFAULT_CONFIG = ("/etc/haproxy/haproxy.cfg",)

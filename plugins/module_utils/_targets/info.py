@@ -5,21 +5,22 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
+import time
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due, utcnow
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files, tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
 
 FIELDS = ("subject", "common_name", "names", "dns_names", "ip_addresses", "issuer", "serial",
           "not_before", "not_after", "days_left", "key_type", "fingerprint_sha256", "spki_sha256",
           "renewal_due", "renewal_reason")
 Probe = t.Callable[..., tlsprobe.PeerCertificate]
-
-
-def iso(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def leaf_der(data: t.Union[bytes, str], source: str) -> bytes:
@@ -43,7 +44,7 @@ def describe(der: bytes, now: datetime.datetime,
     return {
         "subject": info["subject"],
         "common_name": info["common_name"],
-        "names": info["dns_names"] + info["ip_addresses"],
+        "names": info["names"],
         "dns_names": info["dns_names"],
         "ip_addresses": info["ip_addresses"],
         "issuer": info["issuer"],
@@ -103,10 +104,46 @@ def run(params: t.Dict[str, t.Any], now: t.Optional[datetime.datetime] = None,
     endpoints = params.get("endpoints") or []
     if not endpoints:
         raise InputError("one of path, content, host or endpoints is required")
-    results = [probe_endpoint(endpoint, params, now, probe) for endpoint in endpoints]
+    results = probe_all(endpoints, params, now, probe)
     failed = [result for result in results if result["error"]]
     if failed and params.get("fail_on_error", True):
         raise TargetError("TLS probe failed for %d of %d endpoints: %s"
                           % (len(failed), len(results), "; ".join(r["error"] for r in failed)),
                           endpoints=results, failed_count=len(failed))
-    return False, {"endpoints": results, "failed_count": len(failed)}
+    out = {"endpoints": results, "failed_count": len(failed)}  # type: t.Dict[str, t.Any]
+    if any(endpoint.get("expect_serial") for endpoint in endpoints):
+        out["mismatch_count"] = sum(1 for result in results if result.get("matches") is False)
+    return False, out
+
+
+def _matches(endpoint: t.Dict[str, t.Any], result: t.Dict[str, t.Any]) -> t.Optional[bool]:
+    want = endpoint.get("expect_serial")
+    if not want:
+        return None
+    return (result.get("serial") or "").lower() == str(want).lower()
+
+
+def probe_all(endpoints: t.Sequence[t.Dict[str, t.Any]], params: t.Dict[str, t.Any],
+              now: datetime.datetime, probe: Probe,
+              sleep: t.Callable[[float], None] = time.sleep) -> t.List[t.Dict[str, t.Any]]:
+    """Probe every endpoint (``workers`` at a time). Endpoints with ``expect_serial`` that serve
+    something else are probed again, up to ``retries`` more rounds ``delay`` seconds apart (a
+    server that reloads gracefully takes a moment to serve its new certificate)."""
+    workers = max(1, min(int(params.get("workers") or 16), len(endpoints) or 1))
+    results = [None] * len(endpoints)  # type: t.List[t.Any]
+    todo = list(range(len(endpoints)))
+    rounds = max(0, int(params.get("retries") or 0))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+        for attempt in range(rounds + 1):
+            if attempt:
+                sleep(float(params.get("delay") if params.get("delay") is not None else 1))
+            done = pool.map(lambda index: probe_endpoint(endpoints[index], params, now, probe), todo)
+            for index, result in zip(todo, list(done)):
+                result["matches"] = _matches(endpoints[index], result)
+                if result["matches"] is None:
+                    result.pop("matches")
+                results[index] = result
+            todo = [index for index in todo if results[index].get("matches") is False]
+            if not todo:
+                break
+    return results

@@ -14,7 +14,10 @@ import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, files, install, tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import validate_certificate_name
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, install
 
 DEFAULT_CERT_DIR = "/etc/traefik/certs"
 DEFAULT_DYNAMIC_FILE = "/etc/traefik/dynamic/certfleet.yaml"
@@ -165,7 +168,7 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool, want_diff: bool,
              probe: deploy.Probe) -> t.Tuple[bool, t.Dict[str, t.Any]]:
     """Restore the ``.certfleet-prev`` set (PEM files and dynamic file), then verify."""
     dynamic_file = params.get("dynamic_file") or DEFAULT_DYNAMIC_FILE
-    names = [install.validate_name(item.get("name")) for item in params["certificates"]]
+    names = [validate_certificate_name(item.get("name")) for item in params["certificates"]]
     order = []  # type: t.List[str]
     for name in names:
         order.extend(pem_paths(name, params.get("cert_dir")))

@@ -10,7 +10,7 @@ import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import files
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _THUMBPRINT_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
@@ -84,8 +84,8 @@ def deploy(webroot: str, challenges: t.Sequence[t.Tuple[str, str]],
     if check_mode or not planned:
         return [path for path, _data in planned]
     well_known = os.path.join(webroot, ".well-known")
-    files.ensure_dir(well_known, DIR_MODE, uid, gid, enforce_mode=False)
-    files.ensure_dir(os.path.join(webroot, CHALLENGE_DIR), DIR_MODE, uid, gid, enforce_mode=False)
+    files.ensure_dir(well_known, DIR_MODE, uid, gid)
+    files.ensure_dir(os.path.join(webroot, CHALLENGE_DIR), DIR_MODE, uid, gid)
     written = []
     for path, data in planned:
         token_path(webroot, os.path.basename(path))  # re-check now that the directories exist

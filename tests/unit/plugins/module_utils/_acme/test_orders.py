@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import (
-    OrderRunner, Want, _pending_matches, check_profiles, needs_issuance, parse_wants)
+    OrderRunner, Want, _pending_matches, check_profiles, needs_issuance, parse_wants, run_orders)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 DIR = "https://ca.example/dir"
@@ -161,3 +163,25 @@ def test_pending_order_of_another_profile_is_not_resumed():
                "challenge": "http-01", "profile": "classic"}
     assert _pending_matches(pending, want(profile="classic"), DIR)
     assert not _pending_matches(pending, want(profile="shortlived"), DIR)
+
+
+def test_run_orders_uses_the_store_and_the_lock_it_is_given(tmp_path):
+    store = Store(str(tmp_path))
+    now = utcnow()
+    store.write_cert("example.test", b"KEY", "CERT\n", "CHAIN\n", dict(have(
+        not_before=iso(now - datetime.timedelta(days=1)), not_after=iso(now + datetime.timedelta(days=80))),
+        name="example.test"))
+    held = []
+
+    @contextlib.contextmanager
+    def lock(names):
+        held.append(names)
+        yield
+
+    params = {"certificates": [{"name": "example.test", "identifiers": ["example.test", "www.example.test"]}],
+              "directory_url": DIR, "state": "valid", "return_content": True, "concurrency": 2}
+    changed, result = run_orders(params, False, store, lock)
+    assert changed is False and held == [["example.test"]]
+    cert = result["certificates"][0]
+    assert (cert["status"], cert["cert"], cert["chain"]) == ("valid", "CERT\n", "CHAIN\n")
+    assert cert["files"]["fullchain"] == str(tmp_path / "certs" / "example.test" / "current" / "fullchain.pem")

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import (
-    normalize_identifier, normalize_identifiers, validate_certificate_name)
+    is_safe_name, normalize_identifier, normalize_identifiers, validate_certificate_name)
 
 
 def test_dns_and_ip_normalized():
@@ -35,7 +39,8 @@ def test_list_rules():
         normalize_identifiers(["a.example"], "tls-alpn-01", "c")
 
 
-@pytest.mark.parametrize("name", ["../etc", "a/b", ".", "..", "", "-x", None])
+@pytest.mark.parametrize("name", ["../etc", "a/b", ".", "..", "", "-x", ".hidden", "*.example.test",
+                                  "x" * 129, "a b", None])
 def test_certificate_names(name):
     with pytest.raises(InputError):
         validate_certificate_name(name)
@@ -69,13 +74,16 @@ def test_refused_before_any_order(value, challenge, reason):
 
 def test_node_side_import_needs_no_idna():
     """identifiers (and idna2008) import without the idna package; ASCII names never need it."""
-    import subprocess
-    import sys
     code = ("import sys; sys.modules['idna'] = None\n"
             "from ansible_collections.certfleet.acme.plugins.module_utils._common import identifiers as i\n"
             "assert i.normalize_identifier('www.example.test', 'http-01', 'c') == ('dns', 'www.example.test')\n"
             "try:\n    i.normalize_identifier('straße.de', 'http-01', 'c')\n"
             "except i.InputError as e:\n    assert 'idna on the store host' in e.msg, e.msg\n"
             "else:\n    raise AssertionError('no error without idna')\n")
-    subprocess.run([sys.executable, "-c", code], check=True, env=dict(__import__("os").environ,
+    subprocess.run([sys.executable, "-c", code], check=True, env=dict(os.environ,
                    PYTHONPATH=":".join(sys.path)))
+
+
+@pytest.mark.parametrize("name", ["example.test", "wildcard.example.test", "a", "A_b-c.9", "x" * 128])
+def test_valid_certificate_names(name):
+    assert validate_certificate_name(name) == name and is_safe_name(name)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The dns-01 engine (and the challenge module's run()) with a fake DNS and a fake provider."""
+"""The dns-01 engine (and the dns_challenge module's run()) with a fake DNS and a fake provider."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import DnsProviderError, InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._dns import registry
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.provider import Context, DnsProvider, Option, Zone
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import challenge
+from ansible_collections.certfleet.acme.plugins.module_utils._dns import challenge
 
 from dns_fakes import FakeDns
 
@@ -75,7 +75,7 @@ def _entry(identifier, value, **extra):
 
 
 def _run(dns, entries, state="present", check=False, diff=False, **params):
-    base = {"challenges": entries, "webroot": None, "provider": "memory", "state": state,
+    base = {"challenges": entries, "provider": "memory", "state": state,
             "provider_options": {"token": "s3cr3t-token-value"}, "propagation_timeout": 5.0,
             "follow_cnames": True, "record_ttl": None, "dns_resolvers": None}
     base.update(params)
@@ -168,4 +168,4 @@ def test_http01_entries_are_skipped_when_only_provider_is_set():
             "content": "tok.x"}
     changed, result = _run(_dns(), [http, _entry("example.com", V1)])
     assert changed and result["not_handled"] == [{"certificate": "c", "identifier": "www.example.com", "type": "http-01"}]
-    assert result["files"] == []
+    assert "files" not in result and result["records"][0]["values"] == [V1]

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-    """The dns-01 options of the challenge module, kept in step with _dns/spec.py DNS_OPTIONS.
+    """The dns-01 options of the dns_challenge module, kept in step with _dns/spec.py DNS_OPTIONS.
 
     GENERATED from the provider registry: do not edit, run
     python tests/unit/plugins/module_utils/_dns/test_dns_spec.py --write
@@ -47,14 +47,11 @@ STATIC = r"""
 options:
   provider:
     description:
-      - The DNS provider that deploys and removes the C(dns-01) TXT records. Setting it makes the
-        module handle the C(dns-01) entries of O(challenges); without it they are left alone
-        (RV(not_handled)).
-      - Run the module once, on the store host (it needs the Python library C(dnspython)), not on
-        every node.
+      - The DNS provider that deploys and removes the C(dns-01) TXT records.
       - "Providers: %(providers)s. C(docs/dns-providers.md) in the collection tells how to add one
         (one file)."
     type: str
+    required: true
     choices: %(choices)s
   provider_options:
     description:
@@ -148,6 +145,7 @@ def test_doc_fragment_matches_spec():
         assert documented[name].get("default") == spec.get("default"), name
         assert documented[name].get("choices") == spec.get("choices"), name
         assert documented[name].get("elements") == spec.get("elements"), name
+        assert documented[name].get("required", False) == spec.get("required", False), name
     subs = documented["provider_options"]["suboptions"]
     assert sorted(subs) == sorted(DNS_OPTIONS["provider_options"]["options"])
     for name, spec in DNS_OPTIONS["provider_options"]["options"].items():

@@ -108,7 +108,7 @@ def test_not_a_dict(tmp_path):
         challenge.run(_params(tmp_path, ["tok"]))
 
 
-def test_dns01_entries_skipped_without_provider(tmp_path):
+def test_dns01_entries_left_to_dns_challenge(tmp_path):
     entries = [_http("tokenA"), {"type": "dns-01", "certificate": "www", "identifier": "*.example.test",
                                  "record": "_acme-challenge.example.test", "value": "abc"}]
     changed, result = challenge.run(_params(tmp_path, entries))
@@ -116,8 +116,19 @@ def test_dns01_entries_skipped_without_provider(tmp_path):
     assert result["not_handled"] == [{"certificate": "www", "identifier": "*.example.test", "type": "dns-01"}]
 
 
-def test_neither_webroot_nor_provider(tmp_path):
+def test_dns01_points_at_dns_challenge(tmp_path):
     entry = {"type": "dns-01", "certificate": "www", "identifier": "www.example.test",
              "record": "_acme-challenge.www.example.test", "value": "abc"}
-    with pytest.raises(InputError, match="dns-01 challenges need a DNS provider"):
+    with pytest.raises(InputError, match="^challenge serves http-01 only: deploy dns-01 records with "
+                                         "certfleet.acme.dns_challenge .*certificate www"):
         challenge.run(_params(tmp_path, [entry], webroot=None))
+    for option in ({"provider": "rfc2136"}, {"provider_options": {"server": "192.0.2.53"}}):
+        with pytest.raises(InputError, match="certfleet.acme.dns_challenge") as info:
+            challenge.run(_params(tmp_path, [_http("tok")], **option))
+        assert "\n" not in info.value.msg
+    assert not (tmp_path / ".well-known").exists()
+
+
+def test_unknown_type(tmp_path):
+    with pytest.raises(InputError, match="unsupported challenge type 'tls-alpn-01'"):
+        challenge.run(_params(tmp_path, [_http("tok", type="tls-alpn-01")]))

@@ -13,7 +13,9 @@ import yaml
 
 from ansible_collections.certfleet.acme.plugins.doc_fragments.tls_target import ModuleDocFragment
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy
 
 
 def test_doc_fragment_matches_spec():

@@ -14,7 +14,9 @@ import pytest
 from cryptography import x509 as cx509
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import haproxy, tlsprobe, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import haproxy
 
 
 # --- A fake HAProxy: runtime API on a unix socket, and a "reload" that loads the files ----------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import stat
 
 import pytest
@@ -123,11 +124,15 @@ def test_no_backup_when_disabled(tmp_path, pki, ca, leaf):
                 if name.endswith(".certfleet-prev")]
 
 
-def test_rollback_without_backup_fails_before_restoring(tmp_path, ca, leaf):
+def test_rollback_without_backup_is_reported_not_an_error(tmp_path, ca, leaf):
+    """A first installation has no previous set: rollback says so and restores the others."""
     install.run(_params(tmp_path, [_item(leaf, ca, name="a")]))
     install.run(_params(tmp_path, [_item(leaf, ca, name="a")]))  # unchanged: no backup made
-    with pytest.raises(TargetError, match="certificate a: no backup"):
-        install.run(_params(tmp_path, [{"name": "a", "dest": None}], state="rollback"))
+    changed, result = install.run(_params(tmp_path, [{"name": "a", "dest": None}], state="rollback"))
+    assert not changed
+    entry = result["certificates"][0]
+    assert (entry["rolled_back"], entry["reason"], entry["serial"]) == (False, "no previous files", "abcdef")
+    assert (tmp_path / "certs" / "a" / "cert.pem").read_text() == leaf.cert_pem
 
 
 def test_one_bad_item_writes_nothing(tmp_path, pki, ca, leaf):
@@ -139,9 +144,10 @@ def test_one_bad_item_writes_nothing(tmp_path, pki, ca, leaf):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"name": "../x"}, "not a safe directory name"),
-    ({"name": ".."}, "not a safe directory name"),
-    ({"name": "a/b"}, "not a safe directory name"),
+    ({"name": "../x"}, "Invalid certificate name"),
+    ({"name": ".."}, "Invalid certificate name"),
+    ({"name": "a/b"}, "Invalid certificate name"),
+    ({"name": "*.example.test"}, "Invalid certificate name"),
     ({"cert": None}, "cert is required"),
     ({"privatekey": ""}, "privatekey is required"),
     ({"cert": "garbage"}, "cert is not PEM"),
@@ -216,12 +222,66 @@ def test_custom_dest_and_duplicates(tmp_path, ca, leaf):
 
 def test_several_certificates_only_changed_ones_report(tmp_path, pki, ca, leaf):
     other = pki.make_cert(names=("*.example.test",), issuer=ca, serial=0x99)
-    items = [_item(leaf, ca, name="www"), _item(other, ca, name="*.example.test")]
+    items = [_item(leaf, ca, name="www"), _item(other, ca, name="wildcard.example.test")]
     assert install.run(_params(tmp_path, items))[0]
     renewed = pki.make_cert(names=("*.example.test",), issuer=ca, serial=0x9A)
-    items[1] = _item(renewed, ca, name="*.example.test")
+    items[1] = _item(renewed, ca, name="wildcard.example.test")
     before = _snapshot(tmp_path / "certs" / "www")
     changed, result = install.run(_params(tmp_path, items))
     assert changed
     assert [entry["changed"] for entry in result["certificates"]] == [False, True]
     assert _snapshot(tmp_path / "certs" / "www") == before
+
+
+def test_existing_directory_keeps_its_mode(tmp_path, ca, leaf):
+    """Issue 10: an existing 0700 destination stayed 0700 only until cert_install made it 0755."""
+    dest = tmp_path / "certs" / "www.example.test"
+    dest.mkdir(parents=True)
+    os.chmod(str(dest), 0o700)
+    changed, _result = install.run(_params(tmp_path, [_item(leaf, ca)]))
+    assert changed and _mode(dest) == 0o700
+    assert not install.run(_params(tmp_path, [_item(leaf, ca)]))[0]
+    assert _mode(dest) == 0o700
+
+
+def test_created_directory_gets_dir_mode(tmp_path, ca, leaf):
+    install.run(_params(tmp_path, [_item(leaf, ca)], dir_mode="0700"))
+    assert _mode(tmp_path / "certs" / "www.example.test") == 0o700
+
+
+def test_symlinked_dest_is_used_as_is(tmp_path, ca, leaf):
+    """Issue 10: the mode change followed a symlinked destination to the directory it names."""
+    real = tmp_path / "real"
+    real.mkdir()
+    os.chmod(str(real), 0o700)
+    (tmp_path / "certs").mkdir()
+    link = tmp_path / "certs" / "www.example.test"
+    link.symlink_to(real)
+    changed, _result = install.run(_params(tmp_path, [_item(leaf, ca)]))
+    assert changed and link.is_symlink() and _mode(real) == 0o700
+    assert (real / "privkey.pem").read_text() == leaf.key_pem
+    assert not install.run(_params(tmp_path, [_item(leaf, ca)]))[0]
+
+
+def _check_options(documented, spec, where=""):
+    assert set(documented) == set(spec), where
+    for name, option in spec.items():
+        doc, here = documented[name], where + name
+        for key, default in (("type", "str"), ("default", None), ("choices", None), ("elements", None),
+                             ("required", False)):
+            assert doc.get(key, default) == option.get(key, default), (here, key)
+        if option.get("options") or doc.get("suboptions"):
+            _check_options(doc["suboptions"], option["options"], here + ".")
+
+
+def test_documentation_matches_the_argument_spec():
+    import yaml
+    from ansible_collections.certfleet.acme.plugins.modules import cert_install
+
+    _check_options(yaml.safe_load(cert_install.DOCUMENTATION)["options"], install.ARGUMENT_SPEC)
+    assert install.ARGUMENT_SPEC["certificates"]["options"]["privatekey"]["no_log"] is True
+    registered = {"lookup"}
+    for example in yaml.safe_load(cert_install.EXAMPLES):  # issue 10: every variable defined first
+        for variable in re.findall(r"\{\{ *(\w+)", repr(example)):
+            assert variable in registered, (example["name"], variable)
+        registered.add(example.get("register"))

@@ -1,0 +1,373 @@
+# -*- coding: utf-8 -*-
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Table-driven tests of the fleet plan (plugins/plugin_utils/fleet.py)."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+
+import pytest
+
+from ansible_collections.certfleet.acme.plugins.plugin_utils import fleet
+
+NOW = datetime.datetime(2026, 12, 1, 12, 0, tzinfo=datetime.timezone.utc)
+GROUPS = {"all": ["web1", "web2", "lb1"], "web": ["web1", "web2"], "lb": ["lb1"], "ungrouped": []}
+HOSTS = ["web1", "web2", "lb1"]
+
+
+def settings(**over):
+    raw = {"target": "nginx", "address": "127.0.0.11", "http_port": 80, "verify_port": "443",
+           "webroot": "/var/www", "dest_dir": "/etc/certfleet/certs", "nginx_conf_dir": "/etc/nginx/conf.d",
+           "nginx_conf_file": "certfleet.conf", "nginx_listen": [], "nginx_server_extra": "",
+           "nginx_test_cmd": "nginx -t", "nginx_reload_cmd": "nginx -s reload",
+           "haproxy_cert_dir": "/etc/haproxy/certs", "haproxy_config": ["/etc/haproxy/haproxy.cfg"],
+           "haproxy_reload_cmd": "systemctl reload haproxy", "traefik_cert_dir": "/etc/traefik/certs",
+           "traefik_dynamic_file": "/etc/traefik/dynamic/certfleet.yaml"}
+    raw.update(over)
+    node, problems = fleet.node_settings(raw)
+    assert problems == []
+    return node
+
+
+NODES = {"web1": settings(), "web2": settings(address="127.0.0.12"),
+         "lb1": settings(target="haproxy", address="127.0.0.10", webroot=None)}
+CERTS = [{"name": "www", "identifiers": ["www.example.test", "example.test"], "install_hosts": ["web"]},
+         {"name": "lb", "identifiers": ["lb.example.test"], "install_hosts": ["lb"], "target": "haproxy"},
+         {"name": "raw", "identifiers": ["raw.example.test"], "install_hosts": ["web1"], "target": "files"}]
+INPUTS = {"directory_url": "https://ca/dir", "certificates": CERTS, "challenge": "http-01",
+          "challenge_hosts": ["web"]}
+
+
+def plan(inputs=None, nodes=None, hosts=None):
+    return fleet.build_plan(dict(INPUTS, **(inputs or {})), GROUPS, hosts or HOSTS,
+                            NODES if nodes is None else nodes, run_id="run-1")
+
+
+# ------------------------------------------------------------------------------- node settings
+@pytest.mark.parametrize("over, problem", [
+    ({"target": "apache"}, "certfleet_target: 'apache' is not one of"),
+    ({"verify_port": "https"}, "certfleet_verify_port: 'https' is not a port number"),
+    ({"http_port": 70000}, "certfleet_node_http_port: 70000 is not a port number"),
+    ({"nginx_conf_file": "../x.conf"}, "certfleet_nginx_conf_file: '../x.conf' must be a plain file name"),
+    ({"dest_dir": ""}, "certfleet_dest_dir: must be set"),
+    ({"address": "a\nb"}, "certfleet_node_address: 'a\\nb' must be one line"),
+    ({"nginx_listen": [1]}, "certfleet_nginx_listen: [1] must be a list of strings"),
+])
+def test_node_settings_problems(over, problem):
+    raw = dict(target="nginx", address="127.0.0.1", http_port=80, verify_port=443, dest_dir="/d",
+               nginx_conf_file="c.conf", haproxy_cert_dir="/h", traefik_cert_dir="/t",
+               traefik_dynamic_file="/t/d.yml")
+    raw.update(over)
+    _node, problems = fleet.node_settings(raw)
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+
+
+def test_node_settings_normalise():
+    node = settings(verify_port="8443", webroot="", nginx_listen="443 ssl")
+    assert node["verify_port"] == 8443 and node["webroot"] is None and node["nginx_listen"] == ["443 ssl"]
+
+
+# ------------------------------------------------------------------------------- the plan
+def test_plan_expands_groups_and_targets():
+    result = plan()
+    assert result["problems"] == []
+    assert [c["install_hosts"] for c in result["certificates"]] == [["web1", "web2"], ["lb1"], ["web1"]]
+    assert result["nodes"]["web1"]["certificates"] == [
+        {"name": "www", "target": "nginx", "dest": "/etc/certfleet/certs/www"},
+        {"name": "raw", "target": "files", "dest": "/etc/certfleet/certs/raw"}]
+    assert result["nodes"]["lb1"]["certificates"] == [{"name": "lb", "target": "haproxy"}]
+    assert result["challenge_hosts"] == ["web1", "web2"]
+    assert result["challenge_nodes"] == [{"name": "web1", "address": "127.0.0.11", "port": 80},
+                                         {"name": "web2", "address": "127.0.0.12", "port": 80}]
+    assert result["order_certificates"][0] == {
+        "name": "www", "identifiers": ["www.example.test", "example.test"], "challenge": "http-01",
+        "key_type": "ec-p256", "force": False, "renew_before_days": None}
+
+
+@pytest.mark.parametrize("inputs, problems", [
+    ({"directory_url": ""}, ["certfleet_directory_url is not set"]),
+    ({"certificates": []}, ["certfleet_certificates is empty"]),
+    ({"certificates": [{"name": "../x", "identifiers": ["a.test"]}]},
+     ["Invalid certificate name '../x'"]),
+    ({"certificates": [{"name": "a", "identifiers": ["a.test"]}, {"name": "a", "identifiers": ["b.test"]}]},
+     ["certificate name a is used more than once"]),
+    ({"certificates": [{"name": "a", "identifiers": ["a.test"]}, {"name": "b", "identifiers": ["A.test"]}]},
+     ["identifier a.test is in more than one certificate (a, b)"]),
+    ({"certificates": [{"name": "w", "identifiers": ["*.a.test"]}]},
+     ["w: the wildcard *.a.test needs dns-01, not http-01"]),
+    ({"certificates": [{"name": "w", "identifiers": ["*.a.test"], "challenge": "dns-01"}]},
+     ["certfleet_dns_provider is not set (w use dns-01)"]),
+    ({"certificates": [{"name": "p", "identifiers": ["p.test"], "target": "haproxy"}]},
+     ["p: target haproxy needs install_hosts (the haproxy hosts)"]),
+    ({"certificates": [{"name": "k", "identifiers": ["k.test"], "key_type": "dsa"}]},
+     ["k: key_type 'dsa' is not one of"]),
+    ({"certificates": [{"name": "e", "identifiers": []}]}, ["e: identifiers must be a non-empty list"]),
+    ({"certificates": ["x"]}, ["certfleet_certificates[0] must be a dict"]),
+    ({"challenge_hosts": ["web", "ghost"]}, ["certfleet_challenge_hosts names hosts that are not in this play: ghost"]),
+])
+def test_plan_problems(inputs, problems):
+    got = plan(inputs)["problems"]
+    assert len(got) == len(problems), got
+    for have, want in zip(got, problems):
+        assert have.startswith(want), got
+
+
+def test_plan_reports_every_problem_at_once():
+    bad = [{"name": "../x", "identifiers": ["a.test"]}, {"name": "w", "identifiers": ["*.b.test"]},
+           {"name": "p", "identifiers": ["p.test"], "target": "traefik"}]
+    got = plan({"certificates": bad, "directory_url": None})["problems"]
+    assert len(got) == 4
+
+
+def test_plan_node_problems():
+    nodes = dict(NODES, web2=settings(webroot=None),
+                 lb1=settings(target="traefik", traefik_dynamic_file="/x.json", webroot=None))
+    certs = CERTS[:1] + [{"name": "t", "identifiers": ["t.test"], "install_hosts": ["lb"]}]
+    got = plan({"certificates": certs}, nodes=nodes)["problems"]
+    assert got == ["web2: certfleet_webroot is not set (the http-01 tokens go there)",
+                   "lb1: certfleet_traefik_dynamic_file must end in .yaml or .yml"]
+
+
+def test_report_entry_needs_no_directory_or_webroot():
+    nodes = dict(NODES, web1=settings(webroot=None))
+    assert plan({"entry": "report", "directory_url": ""}, nodes=nodes)["problems"] == []
+
+
+def test_plan_outside_the_play():
+    result = plan(hosts=["web1", "lb1"], nodes={"web1": NODES["web1"], "lb1": NODES["lb1"]},
+                  inputs={"challenge_hosts": ["web1"]})
+    assert result["outside"] == ["www: not installed on web2 (not in this play)"]
+    assert "web2" not in result["nodes"]
+
+
+def test_plan_defaults_and_profile():
+    certs = [{"name": "a", "identifiers": ["a.test"], "renew_before_days": 5, "profile": "shortlived"},
+             {"name": "b", "identifiers": ["b.test"]}]
+    result = plan({"certificates": certs, "renew_before_days": 20, "key_type": "rsa-2048", "profile": "tlsserver"})
+    a, b = result["order_certificates"]
+    assert (a["renew_before_days"], a["profile"], a["key_type"]) == (5, "shortlived", "rsa-2048")
+    assert (b["renew_before_days"], b["profile"]) == (20, "tlsserver")
+
+
+# ------------------------------------------------------------------------------- store steps
+@pytest.mark.parametrize("results, message", [
+    ({"the orders": {"changed": False}}, None),
+    ({"the orders": {"skipped": True}}, None),
+    ({"issuance": {"failed": True, "msg": "urn:ietf:params:acme:error:unauthorized\n 403"}},
+     "issuance failed: urn:ietf:params:acme:error:unauthorized 403"),
+    ({"a": {}, "issuance": {"unreachable": True, "msg": "ssh: connect to host 127.0.0.30 port 22"}},
+     "issuance: the store host was unreachable (ssh: connect to host 127.0.0.30 port 22)"),
+])
+def test_store_step_failure(results, message):
+    assert fleet.store_step_failure(results) == message
+
+
+def test_issued_state_prefers_successful_issue():
+    planned = {"certificates": [{"name": "a", "status": "would_order"}, {"name": "b", "status": "valid", "serial": "01"}]}
+    issue = {"certificates": [{"name": "a", "status": "valid", "serial": "02"}]}
+    state = fleet.issued_state(planned, issue)
+    assert state["a"]["serial"] == "02" and state["b"]["serial"] == "01"
+    assert fleet.bundle_names(state) == ["a", "b"]
+    failed = fleet.issued_state(planned, {"failed": True, "certificates": issue["certificates"]})
+    assert failed["a"]["status"] == "would_order" and fleet.bundle_names(failed) == ["b"]
+    assert fleet.issued_state(planned, {"unreachable": True}) == fleet.issued_state(planned, None)
+
+
+def test_preflight_failure():
+    assert fleet.preflight_failure({"misses": [], "table": []}) is None
+    got = fleet.preflight_failure({"misses": [1, 2], "fetches": 6, "nodes_missing": ["web2"], "table": ["row"]})
+    assert got[0].startswith("http-01 preflight: 2 of 6 fetches") and "(missing on web2)" in got[0]
+    assert got[1:] == ["row"]
+
+
+# ------------------------------------------------------------------------------- install items
+BUNDLES = [{"name": n, "cert": "C-" + n, "chain": "CH-" + n, "privatekey": "K-" + n} for n in ("www", "lb", "raw")]
+
+
+def test_install_items_nginx_node():
+    items = fleet.install_items(plan(), "web1", BUNDLES)
+    ci = items["cert_install"]
+    assert [i["name"] for i in ci["certificates"]] == ["www", "raw"]
+    www, raw = ci["certificates"]
+    assert www["nginx_server"] == {"server_names": ["www.example.test", "example.test"], "extra": ""}
+    assert "nginx_server" not in raw and raw["dest"] == "/etc/certfleet/certs/raw"
+    assert ci["nginx"] == {"conf_path": "/etc/nginx/conf.d/certfleet.conf", "address": "127.0.0.11", "port": 443,
+                           "test_command": "nginx -t", "reload_command": "nginx -s reload"}
+    assert items["haproxy"] is None and items["traefik"] is None
+
+
+def test_install_items_only_own_keys():
+    items = fleet.install_items(plan(), "web2", BUNDLES)
+    assert [i["privatekey"] for i in items["cert_install"]["certificates"]] == ["K-www"]
+
+
+def test_install_items_proxy_with_verify():
+    items = fleet.install_items(plan(), "lb1", BUNDLES)
+    assert items["haproxy"]["certificates"] == [{"name": "lb", "cert": "C-lb", "chain": "CH-lb", "privatekey": "K-lb"}]
+    assert [(e["host"], e["port"], e["server_name"]) for e in items["haproxy"]["verify"]] == [("127.0.0.10", 443, "lb.example.test")]
+    assert items["cert_install"] is not None and items["cert_install"]["certificates"] == []
+
+
+def test_install_items_without_bundle_and_listen_given():
+    nodes = dict(NODES, web1=settings(nginx_listen=["127.0.0.11:8443 ssl"], nginx_server_extra="add_header X 1;",
+                                      nginx_error_log="/var/log/nginx/error.log"))
+    certs = [dict(CERTS[0], nginx_server_extra="location / { return 204; }")]
+    items = fleet.install_items(plan({"certificates": certs}, nodes=nodes), "web1", [])
+    assert items["cert_install"]["certificates"] == []
+    assert items["cert_install"]["nginx"]["listen"] == ["127.0.0.11:8443 ssl"]
+    assert items["cert_install"]["nginx"]["error_log"] == "/var/log/nginx/error.log"
+    full = fleet.install_items(plan({"certificates": certs}, nodes=nodes), "web1", BUNDLES)
+    assert full["cert_install"]["certificates"][0]["nginx_server"]["extra"] == "add_header X 1;\nlocation / { return 204; }"
+
+
+def test_install_items_no_conf_dir():
+    nodes = dict(NODES, web1=settings(nginx_conf_dir=None))
+    items = fleet.install_items(plan(nodes=nodes), "web1", BUNDLES)
+    assert "nginx_server" not in items["cert_install"]["certificates"][0]
+    assert items["cert_install"]["nginx"] == {"test_command": "nginx -t", "reload_command": "nginx -s reload"}
+
+
+# ------------------------------------------------------------------------------- verification
+ISSUED = {"www": {"serial": "aa", "status": "valid"}, "lb": {"serial": "bb", "status": "valid"},
+          "raw": {"serial": "cc", "status": "valid"}}
+
+
+def served(*rows):
+    return {"endpoints": [{"host": h, "port": 443, "server_name": n, "serial": s, "error": None if s else "refused",
+                           "issuer": "CN=Pebble", "alpn_protocol": "h2"} for h, n, s in rows]}
+
+
+def test_verify_checks_and_endpoints():
+    checks = fleet.verify_checks(plan(), HOSTS, ISSUED)
+    assert [(c["node"], c["identifier"], c["expected"]) for c in checks] == [
+        ("web1", "www.example.test", "aa"), ("web1", "example.test", "aa"),
+        ("web2", "www.example.test", "aa"), ("web2", "example.test", "aa"), ("lb1", "lb.example.test", "bb")]
+    endpoints = fleet.unique_endpoints(checks + checks)
+    assert len(endpoints) == 5 and endpoints[0] == {"host": "127.0.0.11", "port": 443,
+                                                      "server_name": "www.example.test", "expect_serial": "aa"}
+    assert fleet.verify_checks(plan(), ["web2"], {}) == []
+
+
+def test_check_results_keyed_by_endpoint_not_position():
+    checks = fleet.verify_checks(plan(), ["web1", "web2"], ISSUED)
+    # answers in another order than asked, one missing
+    answers = served(("127.0.0.12", "example.test", "aa"), ("127.0.0.11", "example.test", "aa"),
+                     ("127.0.0.12", "www.example.test", "99"), ("127.0.0.11", "www.example.test", "aa"))
+    results = fleet.check_results(checks, answers)
+    assert [r["ok"] for r in results] == [True, True, False, True]
+    assert fleet.misses(results, "web2") == ["www.example.test (certificate www): served serial 99, expected aa"]
+    assert fleet.misses(fleet.check_results(checks[:1], {"endpoints": []})) == [
+        "www.example.test (certificate www): no certificate: not probed"]
+
+
+def test_wildcard_probe_name():
+    assert fleet.probe_name("*.example.test") == "certfleet-verify.example.test"
+    assert fleet.probe_name("a.example.test") == "a.example.test"
+
+
+INSTALLED = {"cert_install": {"changed": True, "certificates": [
+    {"name": "www", "changed": True, "previous_serial": "01", "serial": "aa", "dest": "/etc/certfleet/certs/www"},
+    {"name": "raw", "changed": False, "previous_serial": "cc", "serial": "cc", "dest": "/etc/certfleet/certs/raw"}],
+    "nginx": {"conf_path": "/etc/nginx/conf.d/certfleet.conf", "changed": True}}}
+
+
+def test_verdict_rollback_and_commit():
+    p = plan()
+    checks = fleet.verify_checks(p, ["web1"], ISSUED)
+    bad = fleet.check_results(checks, served(("127.0.0.11", "www.example.test", "01"), ("127.0.0.11", "example.test", "aa")))
+    verdict = fleet.node_verdict(p, "web1", bad, INSTALLED)
+    assert verdict["ok"] is False and verdict["commit"] is None
+    assert verdict["rollback"]["cert_install"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    assert verdict["rollback"]["cert_install"]["nginx"] == {
+        "conf_path": "/etc/nginx/conf.d/certfleet.conf", "reload_command": "nginx -s reload", "test_command": "nginx -t"}
+    good = fleet.check_results(checks, served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.11", "example.test", "aa")))
+    verdict = fleet.node_verdict(p, "web1", good, INSTALLED)
+    assert verdict["ok"] and verdict["rollback"] is None
+    assert verdict["commit"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    nothing = fleet.node_verdict(p, "web1", good, {"cert_install": {"certificates": [], "nginx": {"changed": False}}})
+    assert nothing["commit"] is None and nothing["rollback"] is None
+
+
+def test_verdict_failed_later_step_and_proxies():
+    p = plan()
+    installed = {"haproxy": {"certificates": [{"name": "lb", "changed": True, "previous_serial": "01", "serial": "bb"}]}}
+    verdict = fleet.node_verdict(p, "lb1", [], installed, failed=True)
+    assert verdict["rollback"]["haproxy"]["certificates"] == [{"name": "lb"}]
+    assert verdict["rollback"]["haproxy"]["verify"][0]["server_name"] == "lb.example.test"
+    assert verdict["rollback"]["cert_install"] is None
+    failed_module = {"haproxy": {"failed": True, "certificates": installed["haproxy"]["certificates"]}}
+    assert fleet.node_verdict(p, "lb1", [], failed_module, failed=True)["rollback"]["haproxy"] is None
+
+
+@pytest.mark.parametrize("rolled, report", [
+    ({}, "Nothing had been changed on this node."),
+    ({"cert_install": {"skipped": True}}, "Nothing had been changed on this node."),
+    ({"cert_install": {"certificates": [{"name": "www", "rolled_back": True}, {"name": "new", "rolled_back": False}],
+                       "nginx": {"restored": True, "reloaded": True}}},
+     "Rollback: rolled back www to the previous files; no previous files for new (first installation on this "
+     "node); restored the previous nginx server blocks; reloaded nginx."),
+    ({"haproxy": {"failed": True, "msg": "haproxy -c failed"}, "traefik": {"certificates": [{"name": "t"}]}},
+     "Rollback: the HAProxy rollback failed too: haproxy -c failed; Traefik serves the previous certificates of t again."),
+])
+def test_rollback_report(rolled, report):
+    assert fleet.rollback_report(rolled) == report
+
+
+# ------------------------------------------------------------------------------- summary, report
+def test_summary_rows_and_lines():
+    p = plan()
+    issued = {"www": {"name": "www", "action": "issue", "reason": "not in the store", "serial": "aa",
+                      "not_after": "2027-03-01T12:00:00Z", "status": "valid"},
+              "lb": {"name": "lb", "action": "none", "reason": "valid", "serial": "bb",
+                     "not_after": "2027-02-01T12:00:00Z", "status": "valid"},
+              "raw": {"name": "raw", "action": "none", "serial": "cc", "not_after": "2027-02-01T12:00:00Z"}}
+    checks = fleet.verify_checks(p, ["web1", "lb1"], issued)
+    answers = served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.11", "example.test", "aa"),
+                     ("127.0.0.10", "lb.example.test", "bb"))
+    rows = fleet.summary(p, None, issued, fleet.check_results(checks, answers), ["web1", "lb1"], HOSTS, False, NOW)
+    www, lb, raw = rows
+    assert (www["nodes_serving"], www["nodes_failed"], www["days_left"]) == (["web1"], ["web2"], 90.0)
+    assert lb["nodes_serving"] == ["lb1"] and raw["nodes_installed"] == ["web1"]
+    lines = fleet.summary_lines(rows)
+    assert lines[0].startswith("www: issue (not in the store); serial aa, expires 2027-03-01 (90 days)")
+    assert lines[0].endswith("served by web1; FAILED on web2")
+    assert lines[2].endswith("files only, no TLS check (nothing serves them): installed on web1")
+    table = fleet.summary_table(rows)
+    assert table[0].split() == ["CERTIFICATE", "ACTION", "SERIAL", "EXPIRES", "NODE", "STATE"]
+    assert any("web2" in line and line.endswith("FAILED") for line in table)
+
+
+def test_summary_check_mode():
+    planned = {"certificates": [{"name": "www", "action": "issue", "reason": "not in the store", "status": "would_order"}]}
+    rows = fleet.summary(plan(), planned, fleet.issued_state(planned, None), [], HOSTS, HOSTS, True, NOW)
+    assert rows[0]["action"] == "would issue" and rows[0]["nodes_serving"] is None
+    assert rows[1]["action"] == "none"
+    assert fleet.summary_lines(rows)[0] == ("www: would issue (not in the store); names www.example.test, "
+                                            "example.test; nodes web1, web2")
+
+
+def test_report_rows_flags():
+    p = plan()
+    checks = fleet.report_checks(p, ["web1", "web2"])
+    assert len(checks) == 4
+    answers = served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.12", "www.example.test", "01"),
+                     ("127.0.0.11", "example.test", "aa"), ("127.0.0.12", "example.test", None))
+    for e in answers["endpoints"]:
+        e["names"] = ["www.example.test", "example.test"]
+    rows = fleet.report_rows(checks, answers, {"www": {"serial": "aa"}})
+    flags = dict(((r["node"], r["identifier"]), r["flags"]) for r in rows)
+    assert flags[("web1", "www.example.test")] == ["served by different certificates on different nodes"]
+    assert flags[("web2", "www.example.test")] == ["served by different certificates on different nodes",
+                                                   "not the certificate in the store (aa)"]
+    assert flags[("web2", "example.test")][0] == "no certificate: refused"
+    assert len(fleet.report_flagged(rows)) == 4
+    table = fleet.report_table(rows)
+    assert table[0].split()[:3] == ["NODE", "NAME", "SERIAL"] and len(table) == 5
+
+
+def test_plan_is_not_mutated():
+    inputs = copy.deepcopy(INPUTS)
+    fleet.build_plan(inputs, GROUPS, HOSTS, NODES)
+    assert inputs == INPUTS
