@@ -42,6 +42,33 @@ options:
     type: list
     elements: str
     required: true
+  directory_url:
+    description:
+      - Not used (the store is read, the CA is not contacted). Accepted so that C(module_defaults)
+        for C(group/certfleet.acme.acme) apply to this module too; the same holds for the other
+        options below.
+    type: str
+  account_name:
+    description: Not used; see O(directory_url).
+    type: str
+  account_key_src:
+    description: Not used; see O(directory_url).
+    type: path
+  account_key_content:
+    description: Not used; see O(directory_url).
+    type: str
+  ca_bundle:
+    description: Not used; see O(directory_url).
+    type: path
+  validate_certs:
+    description: Not used; see O(directory_url).
+    type: bool
+  request_timeout:
+    description: Not used; see O(directory_url).
+    type: float
+  poll_timeout:
+    description: Not used; see O(directory_url).
+    type: float
 requirements:
   - cryptography
 """
@@ -83,7 +110,7 @@ bundles:
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import DEFAULT_STORE, check_libraries
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import ACME_OPTIONS, DEFAULT_STORE, check_libraries
 from ansible_collections.certfleet.acme.plugins.module_utils._store.bundle import read_bundles
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
@@ -94,8 +121,12 @@ def _run(module):
 
 
 def main():
-    run_module(dict(store_dir=dict(type="path", default=DEFAULT_STORE),
-                    names=dict(type="list", elements="str", required=True)), _run)
+    # The group's other options are accepted (module_defaults for group/certfleet.acme.acme) and unused.
+    spec = dict((name, dict(type=opts["type"], no_log=opts.get("no_log", False)))
+                for name, opts in ACME_OPTIONS.items())
+    spec.update(store_dir=dict(type="path", default=DEFAULT_STORE),
+                names=dict(type="list", elements="str", required=True))
+    run_module(spec, _run)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ options:
   content:
     description:
       - PEM text of a certificate (the first certificate counts).
+      - Text that holds a private key (any C(PRIVATE KEY) PEM block) is refused without being
+        echoed; the option is C(no_log), so a key pasted by mistake stays out of the logs too.
     type: str
   host:
     description:
@@ -271,33 +273,11 @@ failed_count:
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import info
 
-SOURCES = ["path", "content", "host", "endpoints"]
-
 
 def main() -> None:
-    argument_spec = dict(
-        path=dict(type="path"),
-        content=dict(type="str"),
-        host=dict(type="str"),
-        port=dict(type="int", default=443),
-        server_name=dict(type="str"),
-        endpoints=dict(type="list", elements="dict", options=dict(
-            host=dict(type="str", required=True),
-            port=dict(type="int", default=443),
-            server_name=dict(type="str"),
-            expect_serial=dict(type="str"),
-        )),
-        retries=dict(type="int", default=0),
-        delay=dict(type="float", default=1),
-        workers=dict(type="int", default=16),
-        fail_on_error=dict(type="bool", default=True),
-        timeout=dict(type="float", default=10),
-        ca_path=dict(type="path"),
-        alpn=dict(type="list", elements="str"),
-        renew_before_days=dict(type="float"),
-    )
+    argument_spec = info.argument_spec()
     run_module(argument_spec, lambda module: info.run(module.params),
-               mutually_exclusive=[SOURCES], required_one_of=[SOURCES])
+               mutually_exclusive=[info.SOURCES], required_one_of=[info.SOURCES])
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ options:
       name:
         description:
           - Directory name of the set under O(dest_dir), made of letters, digits, V(.), V(_) and
-            V(-), starting with a letter or digit, at most 128 characters.
+            V(-), starting with a letter or digit, at most 128 characters, without V(..).
             Name a wildcard certificate without V(*), for example V(wildcard.example.com).
+            Checked for every item, in every O(state), before any path is built.
         type: str
         required: true
       cert:
@@ -77,7 +78,7 @@ options:
         description:
           - Give this certificate a C(server) block in O(nginx.conf_path), with C(ssl_certificate)
             and C(ssl_certificate_key) pointing at its C(fullchain.pem) and C(privkey.pem). Needs
-            O(nginx). Items without it only get their files.
+            O(nginx.conf_path). Items without it only get their files.
         type: dict
         suboptions:
           server_names:
@@ -89,10 +90,17 @@ options:
             required: true
           extra:
             description:
-              - Directives for this block only, one per line, each ending with V(;) (no blocks,
-                no comments).
+              - Directives for this block only, one per line, each ending with V(;) or a whole
+                block on its line such as C(location / { return 204; }) (balanced braces, no
+                comments).
             type: str
             default: ''
+      nginx_loads:
+        description:
+          - nginx loads these files from a configuration of your own (no O(certificates[].nginx_server));
+            a change to them runs O(nginx.test_command) and O(nginx.reload_command) too.
+        type: bool
+        default: false
   dest_dir:
     description:
       - Parent directory of the per-certificate directories (created C(0755) when missing, an
@@ -184,9 +192,11 @@ options:
     type: dict
     suboptions:
       conf_path:
-        description: The file of server blocks this module owns entirely (absolute path).
+        description:
+          - The file of server blocks this module owns entirely (absolute path).
+          - Unset, the nginx configuration is yours; the test and the reload still run when a
+            file of an item with O(certificates[].nginx_loads) changed.
         type: path
-        required: true
       listen:
         description:
           - The C(listen) values of every block, without C(http2), for example
@@ -219,8 +229,9 @@ options:
         default: nginx
       server_extra:
         description:
-          - Directives for every block, one per line, each ending with V(;) (no blocks, no
-            comments), for example an C(add_header Strict-Transport-Security ...;) line.
+          - Directives for every block, one per line, each ending with V(;) or a whole block on its
+            line (balanced braces, no comments), for example an
+            C(add_header Strict-Transport-Security ...;) line.
         type: str
         default: ''
       test_command:

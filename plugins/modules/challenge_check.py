@@ -16,7 +16,17 @@ description:
   - Every token is fetched from every node directly (node address, C(Host) header set to the
     identifier), concurrently, and then several times in a row through the public address the CA
     uses (a load balancer that round-robins reaches a different node on each fetch).
-  - Redirects are not followed. The answer must be the key authorization itself.
+  - Redirects are followed the way Let's Encrypt's validation authority follows them (http and
+    https only, ports 80 and 443 only, host names or public IP addresses only, at most 10
+    redirects; https without certificate validation, with the redirect target's host name as SNI).
+    Relative C(Location) headers are resolved against the URL that answered. A redirect loop
+    fails as V(redirect loop) with the chain of locations, and a redirect the CA would refuse
+    fails with the reason; both show in the table row of that fetch.
+  - A redirect to the same host name is fetched from the same address as the fetch before it
+    (the node's own address for a direct fetch, so every node is checked, on its
+    O(nodes[].port) for http and O(nodes[].https_port) for https). A redirect to another host
+    name goes to O(public_address) when set, and to the host's address in the DNS otherwise.
+  - The IANA top-level-domain check of the CA is not repeated here.
   - Fails with a table of node, address, identifier and what was returned when a token is missing
     anywhere. Tokens that missed are fetched again O(attempts) times first.
   - Standard library only. Run it where the CA's view can be reproduced, usually the store host.
@@ -50,9 +60,13 @@ options:
         type: str
         required: true
       port:
-        description: HTTP port.
+        description: HTTP port (where the CA's port 80 lands on this node).
         type: int
         default: 80
+      https_port:
+        description: HTTPS port (where the CA's port 443 lands), for redirects to https.
+        type: int
+        default: 443
   public_address:
     description:
       - Address the CA connects to, for example the load balancer. When unset, each identifier is
@@ -62,6 +76,10 @@ options:
     description: Port of the public address.
     type: int
     default: 80
+  public_https_port:
+    description: HTTPS port of the public address, for redirects to https.
+    type: int
+    default: 443
   public_rounds:
     description:
       - Fetches of each token through the public address. V(0) means as many as there are nodes
@@ -129,7 +147,18 @@ misses:
     identifier: {description: The identifier (Host header)., type: str, returned: always}
     certificate: {description: Certificate name., type: str, returned: always}
     token: {description: The token., type: str, returned: always}
-    got: {description: What came back instead., type: str, returned: always}
+    got:
+      description:
+        - "What came back instead, including why a redirect chain failed: V(redirect loop) or
+          V(more than 10 redirects) with the chain of locations, or V(redirect the CA refuses) with
+          the reason and the chain."
+      type: str
+      returned: always
+    redirects:
+      description: The redirect locations followed (absolute URLs, in order); empty without redirects.
+      type: list
+      elements: str
+      returned: always
 table:
   description: The misses as aligned lines, with a header line.
   returned: always
@@ -153,9 +182,11 @@ def main():
             name=dict(type="str", required=True),
             address=dict(type="str", required=True),
             port=dict(type="int", default=80),
+            https_port=dict(type="int", default=443),
         )),
         public_address=dict(type="str"),
         public_port=dict(type="int", default=80),
+        public_https_port=dict(type="int", default=443),
         public_rounds=dict(type="int", default=0),
         check_public=dict(type="bool", default=True),
         timeout=dict(type="float", default=5),

@@ -52,7 +52,8 @@ options:
       name:
         description:
           - Name of the certificate; also the base name of its files. Letters, digits, V(.), V(_)
-            and V(-), starting with a letter or digit, at most 128 characters (no V(*)).
+            and V(-), starting with a letter or digit, at most 128 characters (no V(*) or V(..)).
+            Checked for every item, in every O(state), before any path is built.
         type: str
         required: true
       cert:
@@ -73,11 +74,12 @@ options:
       path:
         description:
           - This certificate's PEM file, instead of O(dest_dir)/O(certificates[].name)C(.pem).
+          - An absolute path; with O(crt_list) also without spaces or brackets.
         type: path
       sni_filters:
         description:
           - With O(crt_list), the SNI filters of its line (default none, HAProxy uses the names
-            of the certificate).
+            of the certificate). No spaces, brackets or line breaks.
         type: list
         elements: str
       ssl_options:
@@ -98,7 +100,9 @@ options:
     type: path
   mode:
     description:
-      - Mode of the PEM files.
+      - Mode of the PEM files, in octal. Each file holds a private key, so only V('0600') and
+        V('0400') (owner bits only) are accepted; a mode that lets the group or others read or
+        write it (V('0640'), V('0644')) fails the task before anything is written.
     type: raw
     default: '0600'
   config:

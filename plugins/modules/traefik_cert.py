@@ -50,7 +50,8 @@ options:
       name:
         description:
           - Name of the certificate; also the base name of its files. Letters, digits, V(.), V(_)
-            and V(-), starting with a letter or digit, at most 128 characters (no V(*)).
+            and V(-), starting with a letter or digit, at most 128 characters (no V(*) or V(..)).
+            Checked for every item, in every O(state), before any path is built.
         type: str
         required: true
       cert:
@@ -98,7 +99,8 @@ options:
     type: dict
   mode:
     description:
-      - Mode of the C(.crt) files and of the dynamic file; keys are always C(0600).
+      - Mode of the C(.crt) files and of the dynamic file. The C(.key) files are always C(0600),
+        whatever this mode says.
     type: raw
     default: '0644'
   log_path:

@@ -368,16 +368,18 @@ def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.
                 item["nginx_server"] = {"server_names": certs[entry["name"]]["identifiers"],
                                         "extra": _extra(settings["nginx_server_extra"],
                                                         certs[entry["name"]]["nginx_server_extra"])}
+            elif entry["target"] == "nginx":
+                item["nginx_loads"] = True   # the user's nginx configuration reads these files
             files_items.append(item)
         else:
             proxy_items[entry["target"]].append(content)
     nginx_names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    if files_items or (settings["nginx_conf_dir"] and nginx_names) or settings["nginx_conf_dir"]:
+    if files_items or settings["nginx_conf_dir"]:
         out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names)}
     for target, items in proxy_items.items():
         if items:
             names = [i["name"] for i in items]
-            out[target] = {"certificates": items, "verify": node_endpoints(plan, host, names)}
+            out[target] = {"certificates": items, "verify": proxy_verify(plan, host, names)}
     return out
 
 
@@ -418,6 +420,12 @@ def node_endpoints(plan: t.Mapping[str, t.Any], host: str,
                         "server_name": probe_name(ident), "certificate": entry["name"],
                         "identifier": ident, "target": entry["target"]})
     return out
+
+
+def proxy_verify(plan: t.Mapping[str, t.Any], host: str, names: t.Sequence[str]) -> t.List[t.Dict[str, t.Any]]:
+    """haproxy_cert / traefik_cert's verify items: the endpoints of those certificates."""
+    return [dict((k, e[k]) for k in ("host", "port", "server_name", "certificate"))
+            for e in node_endpoints(plan, host, names)]
 
 
 # --------------------------------------------------------------------------------- verification
@@ -502,7 +510,7 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
         names = [c["name"] for c in res.get("certificates") or []
                  if c.get("changed") and c.get("previous_serial") and c.get("previous_serial") != c.get("serial")]
         proxies[target] = {"certificates": [{"name": n} for n in names],
-                           "verify": node_endpoints(plan, host, names)} if names else None
+                           "verify": proxy_verify(plan, host, names)} if names else None
     if node_misses or failed:
         verdict["ok"] = False
         verdict["rollback"] = {

@@ -38,6 +38,25 @@ def parse_mode(mode: t.Union[str, int, None], default: int) -> int:
     return value
 
 
+def key_file_mode(mode: t.Union[str, int, None], what: str) -> int:
+    """The mode of a file that holds a private key: the option's mode (default 0600), refused when
+    it would let the group or others read or write the file (or sets special bits)."""
+    value = parse_mode(mode, 0o600)
+    if value & ~0o700 or not value & 0o400:
+        raise InputError("mode %s is not allowed for %s, which holds the private key: use 0600 or "
+                         "0400 (never readable by group or others)" % (format(value, "04o"), what))
+    return value
+
+
+def check_path(value: t.Any, option: str) -> str:
+    """An absolute path option without NUL or line breaks (one line of a list file)."""
+    if not isinstance(value, str) or not os.path.isabs(value) or any(c in value for c in "\0\r\n"):
+        raise InputError("%s must be an absolute path on one line, got %r"
+                         % (option, value if not isinstance(value, str) or len(value) <= 80
+                            else value[:80] + "..."))
+    return value
+
+
 def resolve_owner(owner: t.Optional[t.Union[str, int]]) -> t.Optional[int]:
     """The uid for a user name or number; None leaves ownership alone."""
     if owner is None or owner == "":

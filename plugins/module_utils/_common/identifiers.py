@@ -70,18 +70,27 @@ def is_safe_name(name: t.Any) -> bool:
     return isinstance(name, str) and bool(_SAFE_NAME.fullmatch(name)) and ".." not in name
 
 
+def _shown(name: t.Any) -> t.Any:
+    """``name`` cut to 80 characters for an error message (a hostile name may be huge)."""
+    return name if not isinstance(name, str) or len(name) <= 80 else name[:80] + "..."
+
+
 def validate_certificate_name(name: t.Any) -> str:
-    """``name`` if it follows NAME_RULE, else InputError; the collection's one certificate-name rule."""
+    """``name`` if it follows NAME_RULE, else InputError; the collection's one certificate-name rule.
+
+    It names a store directory and files on the nodes, so it must be one plain path component
+    (no '/', '..', leading dot, NUL or newline)."""
     if not is_safe_name(name):
         raise InputError("Invalid certificate name %r: use %s (it names a directory in the store and "
-                         "files on the nodes)" % (name, NAME_RULE))
+                         "files on the nodes)" % (_shown(name), NAME_RULE))
     return name
 
 
 def validate_safe_name(name: t.Any, what: str) -> str:
     """``name`` if it is one safe path component under NAME_RULE (an account name, a run id, ...)."""
     if not is_safe_name(name):
-        raise InputError("Invalid %s %r: use %s (it names a directory in the store)" % (what, name, NAME_RULE))
+        raise InputError("Invalid %s %r: use %s (it names a directory in the store)"
+                         % (what, _shown(name), NAME_RULE))
     return name
 
 

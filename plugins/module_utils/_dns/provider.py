@@ -173,6 +173,11 @@ class DnsProvider(object):
         raise NotImplementedError
 
 
+def quote_txt(value: str) -> str:
+    """A TXT value as one presentation-format string: ``say "hi"`` -> ``"say \\"hi\\""``."""
+    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def unquote_txt(content: str) -> str:
     """A TXT value as presentation text (``"abc"`` or ``"ab" "c"``) -> ``abc``."""
     content = content.strip()

@@ -17,6 +17,7 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
     CertfleetError, InputError, TargetError)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import validate_certificate_name
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
@@ -41,16 +42,21 @@ def host_label() -> str:
     return socket.gethostname() or "this host"
 
 
-def prepare_all(items: t.Sequence[t.Dict[str, t.Any]],
-                now: t.Optional[datetime.datetime] = None) -> t.List[install.Prepared]:
-    """Validate every certificate item (PEM, key match, validity) as cert_install does."""
-    now = now or utcnow()
-    prepared = [install.prepare(item, "/", now) for item in items]
-    names = [prep.name for prep in prepared]
+def check_names(items: t.Sequence[t.Dict[str, t.Any]]) -> t.List[str]:
+    """Every item's name by the collection's certificate-name rule, unique; before any path."""
+    names = [validate_certificate_name(item.get("name")) for item in items]
     duplicates = sorted(set(name for name in names if names.count(name) > 1))
     if duplicates:
         raise InputError("certificate names must be unique: %s" % ", ".join(duplicates))
-    return prepared
+    return names
+
+
+def prepare_all(items: t.Sequence[t.Dict[str, t.Any]],
+                now: t.Optional[datetime.datetime] = None) -> t.List[install.Prepared]:
+    """Validate every certificate item (PEM, key match, validity) as cert_install does."""
+    check_names(items)
+    now = now or utcnow()
+    return [install.prepare(item, "/", now) for item in items]
 
 
 def pending(entries: t.Sequence[Entry], uid: t.Optional[int] = None,

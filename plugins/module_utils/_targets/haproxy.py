@@ -274,7 +274,7 @@ class HAProxy(object):
 
 def _entries(params: t.Dict[str, t.Any], prepared: t.Sequence[install.Prepared]
              ) -> t.Tuple[t.List[deploy.Entry], t.Dict[str, str], t.Optional[deploy.Entry]]:
-    mode = files.parse_mode(params.get("mode"), 0o600)
+    mode = files.key_file_mode(params.get("mode"), "the combined PEM file")
     items = dict((item["name"], item) for item in params["certificates"])
     paths = dict((prep.name, cert_path(items[prep.name], params.get("dest_dir"))) for prep in prepared)
     entries = [deploy.Entry(paths[prep.name], combined_pem(prep), mode) for prep in prepared]
@@ -367,13 +367,36 @@ class _Served(t.NamedTuple):
     summary: t.Dict[str, t.Any]
 
 
+_CRT_LIST_WORD = re.compile(r"[^\s\[\]]+")
+
+
+def check_params(params: t.Dict[str, t.Any]) -> None:
+    """Every name, path and crt-list field, in every state, before any path is built."""
+    if params.get("method") not in (None, "auto", "reload"):
+        raise InputError("method must be auto or reload")
+    deploy.check_names(params["certificates"])
+    files.key_file_mode(params.get("mode"), "the combined PEM file")
+    for option in ("dest_dir", "crt_list"):
+        if params.get(option):
+            files.check_path(params[option], option)
+    for item in params["certificates"]:
+        if item.get("path"):
+            files.check_path(item["path"], "certificates[%s].path" % item["name"])
+        if params.get("crt_list"):
+            words = [cert_path(item, params.get("dest_dir"))] + list(item.get("sni_filters") or [])
+            words += (item.get("ssl_options") or "").strip().strip("[]").split()
+            bad = [word for word in words if not isinstance(word, str) or not _CRT_LIST_WORD.fullmatch(word)]
+            if bad:
+                raise InputError("certificate %s: %r cannot go on a crt-list line (no spaces, brackets "
+                                 "or line breaks in the path or an SNI filter)" % (item["name"], bad[0]))
+
+
 def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
         probe: t.Optional[deploy.Probe] = None, api_factory: t.Callable[[str], t.Any] = RuntimeApi,
         runner: t.Callable[..., str] = deploy.run_command,
         now: t.Optional[datetime.datetime] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    check_params(params)
     target = HAProxy(params, probe or tlsprobe.fetch_peer_certificate, api_factory, runner)
-    if params.get("method") not in (None, "auto", "reload"):
-        raise InputError("method must be auto or reload")
     if params.get("state") == "rollback":
         return rollback(params, target, check_mode, want_diff)
     return install_present(params, target, check_mode, want_diff, now)

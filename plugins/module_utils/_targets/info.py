@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import datetime
+import re
 import time
 import typing as t
 
@@ -21,6 +23,43 @@ FIELDS = ("subject", "common_name", "names", "dns_names", "ip_addresses", "issue
           "not_before", "not_after", "days_left", "key_type", "fingerprint_sha256", "spki_sha256",
           "renewal_due", "renewal_reason")
 Probe = t.Callable[..., tlsprobe.PeerCertificate]
+SOURCES = ["path", "content", "host", "endpoints"]
+# Any PEM private key, even a malformed one: "PRIVATE KEY", "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY".
+_PRIVATE_KEY_RE = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_ARGUMENT_SPEC = {
+    "path": {"type": "path"},
+    # Never secret when used right, but a pasted combined PEM would put a key in the logs.
+    "content": {"type": "str", "no_log": True},
+    "host": {"type": "str"},
+    "port": {"type": "int", "default": 443},
+    "server_name": {"type": "str"},
+    "endpoints": {"type": "list", "elements": "dict", "options": {
+        "host": {"type": "str", "required": True},
+        "port": {"type": "int", "default": 443},
+        "server_name": {"type": "str"},
+        "expect_serial": {"type": "str"},
+    }},
+    "retries": {"type": "int", "default": 0},
+    "delay": {"type": "float", "default": 1},
+    "workers": {"type": "int", "default": 16},
+    "fail_on_error": {"type": "bool", "default": True},
+    "timeout": {"type": "float", "default": 10},
+    "ca_path": {"type": "path"},
+    "alpn": {"type": "list", "elements": "str"},
+    "renew_before_days": {"type": "float"},
+}
+
+
+def argument_spec() -> t.Dict[str, t.Any]:
+    return copy.deepcopy(_ARGUMENT_SPEC)
+
+
+def check_content(content: str) -> str:
+    """Refuse text holding a private key, without echoing any of it."""
+    if _PRIVATE_KEY_RE.search(content):
+        raise InputError("content holds a private key (a PRIVATE KEY PEM block); pass the certificate "
+                         "alone, cert_info never takes key material")
+    return content
 
 
 def leaf_der(data: t.Union[bytes, str], source: str) -> bytes:
@@ -92,7 +131,8 @@ def run(params: t.Dict[str, t.Any], now: t.Optional[datetime.datetime] = None,
             raise InputError("certificate file %s does not exist" % params["path"], path=params["path"])
         return False, describe(leaf_der(data, params["path"]), now, renew_before_days)
     if params.get("content"):
-        return False, describe(leaf_der(params["content"], "content"), now, renew_before_days)
+        content = check_content(params["content"])
+        return False, describe(leaf_der(content, "content"), now, renew_before_days)
     if params.get("host"):
         endpoint = {"host": params["host"], "port": params.get("port"),
                     "server_name": params.get("server_name")}

@@ -37,6 +37,7 @@ ARGUMENT_SPEC = dict(
             server_names=dict(type="list", elements="str", required=True),
             extra=dict(type="str", default=""),
         )),
+        nginx_loads=dict(type="bool", default=False),
     )),
     dest_dir=dict(type="path", default=DEFAULT_DEST_DIR),
     owner=dict(type="str"),
@@ -87,7 +88,7 @@ def snippet_options(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]
     file_name = options.get("file_name") or nginx.DEFAULT_FILE_NAME
     if not is_safe_name(file_name) or file_name in dict(FILE_NAMES).values():
         raise InputError("nginx_snippet.file_name %r must be a plain file name other than the PEM files"
-                         % file_name)
+                         % (file_name,))
     return options
 
 
@@ -206,6 +207,7 @@ class Plan(t.NamedTuple):
     pending: t.List[str]
     previous: t.Dict[str, t.Any]
     server: t.Optional[nginx.Server]
+    loads: bool = False
 
 
 def server_of(item: t.Dict[str, t.Any], prep: Prepared,
@@ -215,7 +217,7 @@ def server_of(item: t.Dict[str, t.Any], prep: Prepared,
     if not spec:
         return None
     what = "certificate %s: nginx_server" % prep.name
-    if site is None:
+    if site is None or not site.get("conf_path"):
         raise InputError("%s needs the nginx option (nginx.conf_path)" % what, certificate=prep.name)
     return nginx.Server(prep.name, nginx.server_names(spec.get("server_names"), what),
                         prep.paths["fullchain"], prep.paths["privkey"],
@@ -240,10 +242,12 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
         prepared = [with_snippet(prep, snippet, version) for prep in prepared]
     _check_unique([(prep.name, prep.dest) for prep in prepared])
     servers = [server_of(item, prep, site) for item, prep in zip(params["certificates"], prepared)]
-    conf = nginx_site.plan(site, [server for server in servers if server]) if site else None
+    conf = nginx_site.plan(site, [server for server in servers if server]) \
+        if site and site.get("conf_path") else None
     plans = [Plan(prep, files.ensure_dir(prep.dest, dir_mode, uid, gid, check_mode=True),
-                  pending_files(prep, modes, uid, gid), summary_of_file(prep.paths["cert"]), server)
-             for prep, server in zip(prepared, servers)]
+                  pending_files(prep, modes, uid, gid), summary_of_file(prep.paths["cert"]), server,
+                  bool(server or item.get("nginx_loads")))
+             for item, prep, server in zip(params["certificates"], prepared, servers)]
     tested = reloaded = False
     if not check_mode:
         tested, reloaded = _transaction(plans, conf, site, modes, dir_mode, uid, gid,
@@ -262,6 +266,9 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     if conf is not None:
         out["nginx"] = nginx_site.result(conf, tested, reloaded)
         changed = changed or conf.changed
+    elif site is not None:
+        out["nginx"] = {"conf_path": None, "changed": False, "previous_content": None, "content": None,
+                        "tested": tested, "reloaded": reloaded}
     if want_diff:
         out["diff"] = diff if conf is None else [diff, {
             "before_header": "nginx_conf %s" % conf.path, "after_header": "nginx_conf %s" % conf.path,
@@ -301,7 +308,7 @@ def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
     except BaseException:
         undo()
         raise
-    loaded_changed = bool(conf and conf.changed) or any(plan.server for plan in work)
+    loaded_changed = bool(conf and conf.changed) or any(plan.loads for plan in work)
     if site is None or not loaded_changed:
         return False, False
     return nginx_site.test_and_reload(site, undo)
@@ -374,10 +381,10 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
     changed = any(item["changed"] for item in results)
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     if site is not None:
-        restored = nginx_site.rollback(site["conf_path"], dry_run=check_mode)
+        restored = bool(site.get("conf_path")) and nginx_site.rollback(site["conf_path"], dry_run=check_mode)
         changed = changed or restored
         reloaded = changed and not check_mode and nginx_site.reload_after_rollback(site)
-        out["nginx"] = {"conf_path": site["conf_path"], "restored": restored, "reloaded": reloaded}
+        out["nginx"] = {"conf_path": site.get("conf_path"), "restored": restored, "reloaded": reloaded}
     if want_diff:
         out["diff"] = diff
     return changed, out
@@ -393,7 +400,7 @@ def commit(params: t.Dict[str, t.Any], check_mode: bool = False) -> t.Tuple[bool
         results.append({"name": name, "dest": dest, "changed": bool(removed), "removed": removed})
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     changed = any(item["changed"] for item in results)
-    if site is not None:
+    if site is not None and site.get("conf_path"):
         removed = nginx_site.remove_backups(nginx_site.backup_paths(site["conf_path"]), check_mode)
         out["nginx"] = {"conf_path": site["conf_path"], "changed": bool(removed), "removed": removed}
         changed = changed or bool(removed)

@@ -106,18 +106,29 @@ def render(name: str, fullchain: str, privkey: str, options: t.Dict[str, t.Any],
     return ("\n".join(lines) + "\n").encode("ascii")
 
 
+def _balanced(line: str) -> bool:
+    depth = 0
+    for char in line:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            return False
+    return depth == 0
+
+
 def directive_lines(text: t.Optional[str], what: str) -> t.List[str]:
-    """The directives of a multi-line option, one per line: each ends with ``;``, opens or closes
-    no block (``{ }``), holds no comment (``#``) and no unbalanced quote."""
+    """The directives of a multi-line option, one per line: each ends with ``;`` (or is a whole
+    block on its line, such as ``location / { return 204; }``), keeps its braces balanced so it
+    cannot close the server block, and holds no comment (``#``) and no unbalanced quote."""
     lines = []
     for line in (text or "").splitlines():
         line = line.strip()
         if not line:
             continue
-        if (not line.endswith(";") or re.search(r"[{}#\x00-\x1f]", line)
+        if (not (line.endswith(";") or (line.endswith("}") and "{" in line))
+                or re.search(r"[#\x00-\x1f]", line) or not _balanced(line)
                 or line.count('"') % 2 or line.count("'") % 2):
-            raise InputError("%s: %r is not one directive on one line ending with ';' "
-                             "(no { } #, balanced quotes)" % (what, line))
+            raise InputError("%s: %r is not one directive (or one whole block) on one line ending with "
+                             "';' or '}' (balanced braces and quotes, no #)" % (what, line))
         lines.append(line)
     return lines
 

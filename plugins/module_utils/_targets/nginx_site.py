@@ -19,7 +19,7 @@ ABSENT_SUFFIX = ".certfleet-absent"
 Undo = t.Callable[[], t.List[str]]
 # cert_install's nginx option.
 OPTIONS = dict(
-    conf_path=dict(type="path", required=True),
+    conf_path=dict(type="path"),
     listen=dict(type="list", elements="str"),
     address=dict(type="str"),
     port=dict(type="int", default=443),
@@ -48,9 +48,11 @@ def options_of(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
     if not options:
         return None
     path = options.get("conf_path")
-    if not isinstance(path, str) or not os.path.isabs(path) or path.endswith("/"):
+    if path is None:   # nginx's configuration is the user's: only the test and the reload
+        pass
+    elif not isinstance(path, str) or not os.path.isabs(path) or path.endswith("/"):
         raise InputError("nginx.conf_path %r must be the absolute path of a file" % (path,))
-    if os.path.isdir(path):
+    elif os.path.isdir(path):
         raise InputError("nginx.conf_path %s is a directory" % path)
     for key in ("test_command", "reload_command"):
         if options.get(key):

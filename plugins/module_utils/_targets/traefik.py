@@ -14,7 +14,6 @@ import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
-from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import validate_certificate_name
 from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 from ansible_collections.certfleet.acme.plugins.module_utils._probe import tlsprobe
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import deploy, install
@@ -122,7 +121,6 @@ def _verify(params: t.Dict[str, t.Any], saved: deploy.Snapshot, order: t.Sequenc
 
 def install_present(params: t.Dict[str, t.Any], check_mode: bool, want_diff: bool, probe: deploy.Probe,
                     now: t.Optional[datetime.datetime] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
-    check_dynamic_file(params.get("dynamic_file") or DEFAULT_DYNAMIC_FILE)
     prepared = deploy.prepare_all(params["certificates"], now)
     entries = _entries(params, prepared)
     uid, gid = files.resolve_owner(params.get("owner")), files.resolve_group(params.get("group"))
@@ -168,7 +166,7 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool, want_diff: bool,
              probe: deploy.Probe) -> t.Tuple[bool, t.Dict[str, t.Any]]:
     """Restore the ``.certfleet-prev`` set (PEM files and dynamic file), then verify."""
     dynamic_file = params.get("dynamic_file") or DEFAULT_DYNAMIC_FILE
-    names = [validate_certificate_name(item.get("name")) for item in params["certificates"]]
+    names = deploy.check_names(params["certificates"])
     order = []  # type: t.List[str]
     for name in names:
         order.extend(pem_paths(name, params.get("cert_dir")))
@@ -201,9 +199,20 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool, want_diff: bool,
     return changed, out
 
 
+def check_params(params: t.Dict[str, t.Any]) -> None:
+    """Every name and path, in every state, before any path is built."""
+    deploy.check_names(params["certificates"])
+    for option in ("cert_dir", "dynamic_file", "log_path"):
+        if params.get(option):
+            files.check_path(params[option], option)
+    check_dynamic_file(params.get("dynamic_file") or DEFAULT_DYNAMIC_FILE)
+    files.parse_mode(params.get("mode"), CERT_MODE)
+
+
 def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
         probe: t.Optional[deploy.Probe] = None,
         now: t.Optional[datetime.datetime] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    check_params(params)
     probe = probe or tlsprobe.fetch_peer_certificate
     if params.get("state") == "rollback":
         return rollback(params, check_mode, want_diff, probe)

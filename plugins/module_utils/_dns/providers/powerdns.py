@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """PowerDNS Authoritative Server, HTTP API v1. Private to this collection.
 
-A PATCH replaces whole RRsets, so the current TXT RRset is read first and merged: values that
-are not ours stay. All names of a zone go into one PATCH.
+A PATCH replaces whole RRsets, so the current TXT RRset is read first and merged: records that
+are not ours stay byte-for-byte. All names of a zone go into one PATCH.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from ansible.module_utils.six.moves.urllib.parse import quote, urlencode
 
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.http import json_body
 from ansible_collections.certfleet.acme.plugins.module_utils._dns.provider import (
-    DnsProvider, Option, Records, Zone, unquote_txt)
+    DnsProvider, Option, Records, Zone, quote_txt, unquote_txt)
 
 
 class Provider(DnsProvider):
@@ -57,29 +57,38 @@ class Provider(DnsProvider):
                 return Zone(zone, item.get("id") or zone + ".")
         raise self.error("the server does not serve the zone %s" % zone, zone=zone)
 
-    def _rrset(self, zone: Zone, name: str) -> t.Tuple[t.List[str], t.Optional[int]]:
+    def _rrset(self, zone: Zone, name: str) -> t.Tuple[t.List[t.Dict[str, t.Any]], t.Optional[int]]:
+        """The TXT records at ``name`` as PowerDNS returned them (content in presentation format)."""
         query = urlencode({"rrset_name": name + ".", "rrset_type": "TXT"})
         doc = self._call("GET", "/zones/%s?%s" % (quote(zone.handle, safe=""), query), "reading %s" % name)
         for rrset in (doc or {}).get("rrsets") or []:
             if rrset.get("type") == "TXT" and str(rrset.get("name", "")).rstrip(".").lower() == name:
-                return [unquote_txt(r.get("content", "")) for r in rrset.get("records") or []], rrset.get("ttl")
+                return [r for r in rrset.get("records") or [] if isinstance(r, dict)], rrset.get("ttl")
         return [], None
 
     def list_txt(self, zone: Zone, name: str) -> t.Optional[t.List[str]]:
-        return self._rrset(zone, name)[0]
+        return [unquote_txt(str(r.get("content", ""))) for r in self._rrset(zone, name)[0]]
 
     def _patch(self, zone: Zone, records: Records, ttl: t.Optional[int]) -> None:
+        """Other records stay exactly as PowerDNS returned them (content, disabled flag): they are
+        already presentation text, and quoting them again would break escapes and split strings.
+        Only our own values are quoted (and escaped) here."""
         rrsets = []
         for name, values in sorted(records.items()):
             current, current_ttl = self._rrset(zone, name)
-            if ttl is None:
-                wanted = [v for v in current if v not in values]
-            else:
-                wanted = current + [v for v in values if v not in current]
+            kept, present = [], set()  # type: t.List[t.Dict[str, t.Any]], t.Set[str]
+            for record in current:
+                ours = unquote_txt(str(record.get("content", ""))) in values
+                if ours and ttl is None:
+                    continue  # removing
+                present.add(unquote_txt(str(record.get("content", ""))))
+                kept.append({"content": record.get("content", ""),  # an old value of ours is served again
+                             "disabled": False if ours else bool(record.get("disabled", False))})
+            if ttl is not None:
+                kept += [{"content": quote_txt(v), "disabled": False} for v in values if v not in present]
             rrset = {"name": name + ".", "type": "TXT"}  # type: t.Dict[str, t.Any]
-            if wanted:
-                rrset.update(changetype="REPLACE", ttl=ttl or current_ttl or self.default_ttl,
-                             records=[{"content": '"%s"' % v, "disabled": False} for v in wanted])
+            if kept:
+                rrset.update(changetype="REPLACE", ttl=ttl or current_ttl or self.default_ttl, records=kept)
             else:
                 rrset["changetype"] = "DELETE"
             rrsets.append(rrset)

@@ -226,6 +226,8 @@ def test_install_items_no_conf_dir():
     nodes = dict(NODES, web1=settings(nginx_conf_dir=None))
     items = fleet.install_items(plan(nodes=nodes), "web1", BUNDLES)
     assert "nginx_server" not in items["cert_install"]["certificates"][0]
+    assert items["cert_install"]["certificates"][0]["nginx_loads"] is True
+    assert "nginx_loads" not in items["cert_install"]["certificates"][1]   # target files
     assert items["cert_install"]["nginx"] == {"test_command": "nginx -t", "reload_command": "nginx -s reload"}
 
 

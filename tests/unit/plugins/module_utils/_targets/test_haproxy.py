@@ -392,6 +392,6 @@ def test_mode_change_alone_touches_no_haproxy(lb, ca, leaf):
     fake, runner, cert_dir = lb
     _run(fake, runner, _params(cert_dir, [_item(leaf, ca)]))
     calls = len(runner.calls)
-    changed, result = _run(fake, runner, _params(cert_dir, [_item(leaf, ca)], mode="0640"))
+    changed, result = _run(fake, runner, _params(cert_dir, [_item(leaf, ca)], mode="0400"))
     assert changed and result["method"] is None and len(runner.calls) == calls
-    assert stat.S_IMODE(os.stat(str(cert_dir / "www.example.test.pem")).st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(str(cert_dir / "www.example.test.pem")).st_mode) == 0o400

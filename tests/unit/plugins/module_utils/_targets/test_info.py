@@ -118,3 +118,31 @@ def test_endpoints(tls_server):
     assert changed is False and result["failed_count"] == 1
     assert [entry["serial"] for entry in result["endpoints"]] == ["5151", None]
     assert set(info.FIELDS) <= set(result["endpoints"][1])
+
+
+@pytest.mark.parametrize("shape", ["cert+key", "key+cert", "rsa-traditional", "encrypted", "malformed"])
+def test_content_with_a_private_key_is_refused_without_echo(dated, shape):
+    from cryptography.hazmat.primitives import serialization
+    key = dated.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()).decode()
+    texts = {
+        "cert+key": dated.cert_pem + key,
+        "key+cert": key + dated.cert_pem,
+        "rsa-traditional": dated.cert_pem + key.replace("PRIVATE KEY", "RSA PRIVATE KEY"),
+        "encrypted": dated.cert_pem + key.replace("PRIVATE KEY", "ENCRYPTED PRIVATE KEY"),
+        "malformed": dated.cert_pem + "-----BEGIN PRIVATE KEY-----\nnot base64!\n",
+    }
+    with pytest.raises(InputError) as caught:
+        info.run(_params(content=texts[shape]), now=NOW)
+    message = caught.value.msg
+    assert "private key" in message and "\n" not in message
+    body = key.splitlines()[1]
+    assert body not in message and "MII" not in message and not caught.value.details
+
+
+def test_content_is_no_log_and_path_still_reads_a_combined_pem(tmp_path, dated):
+    spec = info.argument_spec()
+    assert spec["content"]["no_log"] is True
+    combined = tmp_path / "combined.pem"  # what haproxy_cert writes: reading it stays allowed
+    combined.write_text(dated.cert_pem + dated.key_pem)
+    assert info.run(_params(path=str(combined)), now=NOW)[1]["serial"] == "102"

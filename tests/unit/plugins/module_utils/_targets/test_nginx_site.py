@@ -250,3 +250,43 @@ def test_nginx_server_without_the_nginx_option_is_refused(tmp_path, ca, leaf):
     params["nginx"] = None
     with pytest.raises(InputError, match="needs the nginx option"):
         install.run(params)
+
+
+def test_own_nginx_configuration_tests_and_reloads_what_it_loads(tmp_path, pki, ca, leaf):
+    """No conf_path: the nginx configuration is the user's; files with nginx_loads still get the
+    test and the reload when they change, files-only items do not."""
+    (tmp_path / "node").mkdir()
+    params = _params(tmp_path, [_item(leaf, ca, "www", nginx_loads=True)], conf_path=None)
+    changed, result = install.run(params)
+    assert changed and (result["nginx"]["tested"], result["nginx"]["reloaded"]) == (True, True)
+    assert result["nginx"]["conf_path"] is None and not (tmp_path / "node" / "conf.d").exists()
+    assert _calls(tmp_path) == ["test-ok", "reload-ok"]
+    assert install.run(params)[0] is False and _calls(tmp_path) == ["test-ok", "reload-ok"]
+    other = pki.make_cert(names=("other.example.test",), issuer=ca, serial=0x33)
+    install.run(_params(tmp_path, [_item(other, ca, "other")], conf_path=None))
+    assert _calls(tmp_path) == ["test-ok", "reload-ok"]          # files only: no reload
+    changed, result = install.run(_params(tmp_path, [{"name": "www", "dest": None}], state="rollback",
+                                          conf_path=None))
+    assert result["certificates"][0]["rolled_back"] is False and result["nginx"]["restored"] is False
+
+
+def test_nginx_server_needs_a_conf_path(tmp_path, ca, leaf):
+    with pytest.raises(InputError, match="needs the nginx option"):
+        install.run(_params(tmp_path, [_item(leaf, ca, "www", ["www.example.test"])], conf_path=None))
+
+
+@pytest.mark.parametrize("extra, ok", [
+    ("location / { return 204; }", True),
+    ('location /x { default_type text/plain; return 200 "x"; }', True),
+    ("add_header X 1;", True),
+    ("} server { listen 80;", False),
+    ("location / {", False),
+    ("return 200; # comment", False),
+    ("}", False),
+])
+def test_extra_lines_may_hold_whole_blocks_only(extra, ok):
+    if ok:
+        assert nginx.directive_lines(extra, "extra") == [extra]
+    else:
+        with pytest.raises(InputError):
+            nginx.directive_lines(extra, "extra")
