@@ -66,6 +66,7 @@ integration: deps
 	bash tests/integration/run.sh
 
 test: deps
+	bash tests/lab/build-pebble.sh --background >/dev/null    # overlaps sanity and unit tests
 	bash tests/lab/build-traefik.sh --background >/dev/null   # overlaps sanity and unit tests
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit

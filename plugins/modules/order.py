@@ -64,7 +64,13 @@ options:
         required: true
       identifiers:
         description:
-          - DNS names (wildcards like V(*.example.com) need V(dns-01)) and IP addresses.
+          - DNS names (wildcards like V(*.example.com) need V(dns-01)) and IP addresses (they need
+            V(http-01)).
+          - Internationalized names are converted with IDNA 2008 (UTS 46, non-transitional, the
+            Python package C(idna)), so V(straße.de) becomes V(xn--strae-oqa.de). Refused before any
+            order, with one line naming the identifier - invalid A-labels (V(xn--zz.example)),
+            scoped IPv6 addresses (V(fe80::1%eth0)), names with an all-numeric top-level label
+            (V(123.456)) and an IP address with V(dns-01).
         type: list
         elements: str
         required: true
@@ -83,7 +89,13 @@ options:
         description: Issue even if the stored certificate is still good.
         type: bool
       profile:
-        description: ACME profile to request (for CAs that offer profiles).
+        description:
+          - ACME profile to request, one of the directory's C(meta.profiles) (for example V(classic),
+            V(tlsserver) or V(shortlived) at Let's Encrypt). Defaults to O(profile).
+          - Checked against the directory before any order; an unknown profile, or a profile asked of
+            a CA that offers none, fails the task before anything changes.
+          - The certificate's profile is stored with it; asking for another one re-issues it. Without a
+            profile the CA picks (its default), and a stored certificate is kept whatever its profile.
         type: str
       reuse_key:
         description: Keep the current certificate key instead of generating a new one.
@@ -109,7 +121,7 @@ options:
     type: bool
     default: false
   profile:
-    description: Default ACME profile.
+    description: Default ACME profile for every certificate without its own O(certificates[].profile).
     type: str
   concurrency:
     description: How many certificates are worked on at once.
@@ -188,6 +200,7 @@ certificates:
     changed: {description: Whether this certificate changed., type: bool, returned: always}
     serial: {description: Serial number (hex) of the stored certificate., type: str, returned: when valid}
     not_after: {description: "Expiry (ISO 8601, UTC).", type: str, returned: when valid}
+    profile: {description: "The ACME profile of the stored certificate (null when none was asked for).", type: str, returned: when valid}
     order_url: {description: The order URL., type: str, returned: when an order was used}
     files:
       description:

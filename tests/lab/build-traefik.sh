@@ -30,59 +30,24 @@ set -euo pipefail
 # (github.com/go-acme/lego/v5@v5.4.1, github.com/containous/go-http-auth@v0.4.1-0.20260804094822-b975dcaa8c48).
 TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 MODULE=github.com/traefik/traefik/v3
-CACHE_ROOT="${CERTFLEET_LAB_CACHE:-/var/cache/certfleet-lab}"
-CACHE_DIR="${CACHE_ROOT}/traefik-${TRAEFIK_VERSION}"
-BIN="${CACHE_DIR}/traefik"
+# shellcheck source=tests/lab/build-common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/build-common.sh"
+lab_build_setup traefik "${TRAEFIK_VERSION}" Traefik version
 
-say() { printf 'build-traefik.sh: %s\n' "$*" >&2; }
-die() {
-  printf 'build-traefik.sh: ERROR: %s\n' "$*" >&2
-  exit 1
-}
+build_into() {
+  local work=$1 src ext
+  src=$("${GO}" mod download -json "${MODULE}@${TRAEFIK_VERSION}" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
+  [[ -n ${src} && -d ${src} ]] || die "go mod download ${MODULE}@${TRAEFIK_VERSION} gave no source directory"
+  cp -r "${src}" "${work}/src"
+  chmod -R u+w "${work}/src"
+  cd "${work}/src"
 
-cached() { [[ -x ${BIN} ]] && "${BIN}" version >/dev/null 2>&1; }
-
-if cached; then
-  echo "${BIN}"
-  exit 0
-fi
-[[ ${1:-} == --check ]] && exit 1
-if [[ ${1:-} == --background ]]; then
-  mkdir -p "${CACHE_DIR}"
-  nohup "$0" >"${CACHE_DIR}/build.log" 2>&1 </dev/null &
-  say "building Traefik ${TRAEFIK_VERSION} in the background (log: ${CACHE_DIR}/build.log)"
-  exit 0
-fi
-
-GO="${GO:-$(command -v go || echo /usr/local/go/bin/go)}"
-[[ -x ${GO} ]] || die "no Go toolchain (looked for go on PATH and /usr/local/go/bin/go)"
-
-mkdir -p "${CACHE_DIR}"
-# One build at a time (two `lab.sh up` at once would otherwise both build).
-exec 9>"${CACHE_DIR}/.build.lock"
-flock 9
-if cached; then
-  echo "${BIN}"
-  exit 0
-fi
-
-work=$(mktemp -d "${CACHE_DIR}/.build.XXXXXX")
-trap 'chmod -R u+w "${work}" 2>/dev/null; rm -rf "${work}"' EXIT
-
-say "building Traefik ${TRAEFIK_VERSION} with $("${GO}" version) (one time; cached in ${CACHE_DIR})"
-started=${SECONDS}
-src=$("${GO}" mod download -json "${MODULE}@${TRAEFIK_VERSION}" |
-  sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
-[[ -n ${src} && -d ${src} ]] || die "go mod download ${MODULE}@${TRAEFIK_VERSION} gave no source directory"
-cp -r "${src}" "${work}/src"
-chmod -R u+w "${work}/src"
-cd "${work}/src"
-
-ext=pkg/config/dynamic/ext
-if [[ ! -f ${ext}/go.mod ]]; then
-  mkdir -p "${ext}"
-  printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24.0\n' >"${ext}/go.mod"
-  cat >"${ext}/ext.go" <<'EOF'
+  ext=pkg/config/dynamic/ext
+  if [[ ! -f ${ext}/go.mod ]]; then
+    mkdir -p "${ext}"
+    printf 'module github.com/traefik/traefik/dynamic/ext\n\ngo 1.24.0\n' >"${ext}/go.mod"
+    cat >"${ext}/ext.go" <<'EOF'
 // Package ext: stand-in for Traefik's nested dynamic-config extension module (not in the module zip).
 package ext
 
@@ -92,19 +57,18 @@ type HTTP struct{}
 // Router is a dynamic.Router extension.
 type Router struct{}
 EOF
-fi
-if [[ -d webui && ! -e webui/static/index.html ]]; then
-  mkdir -p webui/static
-  printf '<!doctype html><title>Traefik</title><p>Web UI not built (certfleet lab build).</p>\n' \
-    >webui/static/index.html
-fi
+  fi
+  if [[ -d webui && ! -e webui/static/index.html ]]; then
+    mkdir -p webui/static
+    printf '<!doctype html><title>Traefik</title><p>Web UI not built (certfleet lab build).</p>\n' \
+      >webui/static/index.html
+  fi
 
-CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod" "${GO}" build -trimpath -ldflags "-s -w \
-  -X ${MODULE}/pkg/version.Version=${TRAEFIK_VERSION#v} \
-  -X ${MODULE}/pkg/version.Codename=certfleet-lab \
-  -X ${MODULE}/pkg/version.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
-  -o "${work}/traefik" ./cmd/traefik
-"${work}/traefik" version >/dev/null || die "the built binary does not run"
-mv -f "${work}/traefik" "${BIN}"
-say "built ${BIN} in $((SECONDS - started))s"
-echo "${BIN}"
+  CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -mod=mod" "${GO}" build -trimpath -ldflags "-s -w \
+    -X ${MODULE}/pkg/version.Version=${TRAEFIK_VERSION#v} \
+    -X ${MODULE}/pkg/version.Codename=certfleet-lab \
+    -X ${MODULE}/pkg/version.BuildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+    -o "${work}/traefik" ./cmd/traefik
+}
+
+lab_build_main "$@"

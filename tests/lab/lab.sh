@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# certfleet test lab: Pebble x3, BIND9, PowerDNS, three nginx web nodes, HAProxy, Traefik, sshd.
+# certfleet test lab: Pebble x4, BIND9, PowerDNS, three nginx web nodes, HAProxy, Traefik, sshd.
 #
 #   lab.sh up                 generate missing material, (re)write configs, start what is not
 #                             running, wait (bounded) until every service answers
@@ -47,9 +47,16 @@ VALIDATION_ZONE=acme-validation.test
 DELEGATED_NAME=delegated # _acme-challenge.delegated.example.test CNAME delegated.acme-validation.test.
 EAB_KID=lab-kid
 NODES=(web1 web2 web3)
-PEBBLES=(pebble pebble-short pebble-eab)
+PEBBLES=(pebble pebble-short pebble-eab pebble-old)
+# pebble and pebble-short run the current Pebble (built once from its Go module by
+# build-pebble.sh, cached outside the repository: renewalInfo, profiles); pebble-eab and
+# pebble-old run Debian's 2.4.0 (pebble-old: the case of an older CA without ARI or profiles).
+PEBBLES_BUILT=(pebble pebble-short)
+# Alternate roots (PEBBLE_ALTERNATE_ROOTS) on the main CA: each order offers 1 + this many
+# chains; save_pebble_roots saves every root and intermediate.
+PEBBLE_MAIN_ALTERNATE_ROOTS=1
 # Start order; `down` stops in reverse order.
-SERVICES=(named pdns pebble pebble-short pebble-eab web1 web2 web3 haproxy traefik sshd)
+SERVICES=(named pdns pebble pebble-short pebble-eab pebble-old web1 web2 web3 haproxy traefik sshd)
 # Traefik (built once from its Go module by build-traefik.sh, cached outside the repository) on
 # its own address; LAB_TRAEFIK=0 leaves it out (no Go toolchain or module proxy).
 TRAEFIK_IP=127.0.0.20
@@ -85,9 +92,12 @@ pebble_port() {
     pebble) echo 14000 ;;
     pebble-short) echo 14002 ;;
     pebble-eab) echo 14004 ;;
+    pebble-old) echo 14006 ;;
   esac
 }
 pebble_mgmt_port() { echo $(($(pebble_port "$1") + 1000)); }
+pebble_built() { [[ " ${PEBBLES_BUILT[*]} " == *" $1 "* ]]; }
+pebble_alternate_roots() { if [[ $1 == pebble ]]; then echo "${PEBBLE_MAIN_ALTERNATE_ROOTS}"; else echo 0; fi; }
 
 say() { printf 'lab.sh: %s\n' "$*"; }
 die() {
@@ -421,15 +431,37 @@ gen_ssh_keys() {
 # Configuration files (rewritten on every `up`; CHANGED marks services to restart/reload)
 # ---------------------------------------------------------------------------------------------
 
+# Profiles of the built Pebble (seconds). Pebble gives an order without a profile a random one
+# of these (on purpose), so the short-lived instance has 20 s in all of them: its renewal tests
+# must not get a 6-day certificate at random.
+pebble_profiles() {
+  local classic=7776000 tlsserver=7776000 shortlived=518400
+  [[ $1 == pebble-short ]] && classic=20 tlsserver=20 shortlived=20
+  cat <<EOF
+    "profiles": {
+      "classic": {"description": "${classic} s", "validityPeriod": ${classic}},
+      "tlsserver": {"description": "${tlsserver} s, TLS server only", "validityPeriod": ${tlsserver}},
+      "shortlived": {"description": "${shortlived} s, IP addresses too", "validityPeriod": ${shortlived}}
+    },
+EOF
+}
+
+# The Pebble program of an instance: the built one (PEBBLE_BIN, set by cmd_up) or Debian's.
+pebble_binary() {
+  if pebble_built "$1"; then echo "${PEBBLE_BIN}"; else command -v pebble; fi
+}
+
 write_pebble_configs() {
-  local p port mgmt extra
+  local p port mgmt extra profiles
   for p in "${PEBBLES[@]}"; do
     port=$(pebble_port "${p}")
     mgmt=$(pebble_mgmt_port "${p}")
+    profiles=""
+    if pebble_built "${p}"; then profiles=$(pebble_profiles "${p}"); fi
     case ${p} in
-      pebble) extra='"externalAccountBindingRequired": false' ;;
-      pebble-short) extra='"externalAccountBindingRequired": false,
-    "certificateValidityPeriod": 20' ;;
+      pebble | pebble-old) extra='"externalAccountBindingRequired": false' ;;
+      # The built Pebble ignores certificateValidityPeriod (its profiles set the validity).
+      pebble-short) extra='"externalAccountBindingRequired": false' ;;
       pebble-eab) extra="\"externalAccountBindingRequired\": true,
     \"externalAccountMACKeys\": {
       \"${EAB_KID}\": \"$(eab_hmac_key)\"
@@ -445,10 +477,14 @@ write_pebble_configs() {
     "httpPort": 80,
     "tlsPort": 443,
     "ocspResponderURL": "",
+${profiles}
     ${extra}
   }
 }
 EOF
+    # The program and its environment too: a switch of binary or of alternate roots restarts it.
+    if printf '%s\n' "$(pebble_binary "${p}")" "PEBBLE_ALTERNATE_ROOTS=$(pebble_alternate_roots "${p}")" |
+      install_content "${PEBBLE_DIR}/${p}.cmd" 0644; then CHANGED[${p}]=1; fi
   done
 }
 
@@ -878,6 +914,7 @@ export LAB_DIR=$(printf '%q' "${LAB_DIR}")
 export LAB_DIRECTORY_URL=https://127.0.0.1:14000/dir
 export LAB_SHORT_DIRECTORY_URL=https://127.0.0.1:14002/dir
 export LAB_EAB_DIRECTORY_URL=https://127.0.0.1:14004/dir
+export LAB_OLD_DIRECTORY_URL=https://127.0.0.1:14006/dir
 export LAB_CA_BUNDLE=$(printf '%q' "${CA_DIR}/lab-ca.pem")
 export LAB_DNS_SERVER=${DNS_IP}
 export LAB_LB_ADDRESS=${LB_IP}
@@ -908,15 +945,22 @@ EOF
   done
 }
 
-# Save each Pebble's issuing root and intermediate (new on every Pebble start) for TLS checks.
+# Save each Pebble's issuing roots and intermediates (new on every Pebble start) for TLS checks:
+# <name>-root.pem, <name>-intermediate.pem (the default chain, index 0) and, with alternate
+# roots, <name>-root-N.pem, <name>-intermediate-N.pem (N = 1, 2, ...).
 save_pebble_roots() {
-  local p mgmt
+  local p mgmt i n suffix kind
   for p in "${PEBBLES[@]}"; do
     mgmt=$(pebble_mgmt_port "${p}")
-    lcurl -fsS --cacert "${CA_DIR}/lab-ca.pem" "https://127.0.0.1:${mgmt}/roots/0" \
-      -o "${PEBBLE_DIR}/${p}-root.pem" || say "warning: could not fetch ${p} root"
-    lcurl -fsS --cacert "${CA_DIR}/lab-ca.pem" "https://127.0.0.1:${mgmt}/intermediates/0" \
-      -o "${PEBBLE_DIR}/${p}-intermediate.pem" || say "warning: could not fetch ${p} intermediate"
+    n=$(pebble_alternate_roots "${p}")
+    for ((i = 0; i <= n; i++)); do
+      suffix=""
+      if ((i > 0)); then suffix="-${i}"; fi
+      for kind in root intermediate; do
+        lcurl -fsS --cacert "${CA_DIR}/lab-ca.pem" "https://127.0.0.1:${mgmt}/${kind}s/${i}" \
+          -o "${PEBBLE_DIR}/${p}-${kind}${suffix}.pem" || say "warning: could not fetch ${p} ${kind} ${i}"
+      done
+    done
   done
 }
 
@@ -962,7 +1006,8 @@ start_service() {
       # Keep Pebble's defaults (5% badNonce, 50% authz reuse) but no validation sleep; make
       # sure a caller's environment cannot switch on always-valid or turn off nonce rejection.
       start_bg "${pidfile}" "${log}" env -u PEBBLE_VA_ALWAYS_VALID -u PEBBLE_WFE_NONCEREJECT \
-        PEBBLE_VA_NOSLEEP=1 pebble -config "${PEBBLE_DIR}/${svc}.json" -dnsserver "${DNS_IP}:53"
+        -u PEBBLE_CHAIN_LENGTH PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS="$(pebble_alternate_roots "${svc}")" \
+        "$(pebble_binary "${svc}")" -config "${PEBBLE_DIR}/${svc}.json" -dnsserver "${DNS_IP}:53"
       ;;
     named)
       ensure_dns_address
@@ -1087,6 +1132,9 @@ cmd_up() {
   gen_placeholder
   gen_secrets
   gen_ssh_keys
+  # The current Pebble: built once (about 4 minutes on 2 cores), then cached.
+  PEBBLE_BIN=$(bash "${SCRIPT_DIR}/build-pebble.sh") ||
+    die "could not build Pebble (see above; needs Go and the Go module proxy)"
   write_pebble_configs
   write_named_conf
   write_pdns_conf

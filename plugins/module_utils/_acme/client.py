@@ -61,6 +61,27 @@ def translate_errors(what: str, call: t.Callable[[], t.Any]) -> t.Any:
         raise ProtocolError("ACME protocol error during %s: %s" % (what, error))
 
 
+def directory_profiles(directory: t.Any) -> t.Optional[t.Dict[str, str]]:
+    """The directory's ``meta.profiles`` (name -> description), or None when it offers none."""
+    meta = getattr(directory, "meta", None)
+    profiles = getattr(meta, "profiles", None) if meta else None
+    return dict(profiles) if profiles else None
+
+
+def read_directory(url: str, verify: t.Union[bool, str], timeout: float) -> t.Any:
+    """GET the directory without an account (check mode asks it for the profiles)."""
+    def fetch() -> t.Any:
+        response = requests.get(url, verify=verify, timeout=timeout, headers={"User-Agent": USER_AGENT})
+        response.raise_for_status()
+        return messages.Directory.from_json(response.json())
+    try:
+        return translate_errors("the directory", fetch)
+    except ProtocolError as exc:
+        raise ProtocolError("Cannot use the ACME directory %s: %s" % (url, exc.msg))
+    except ValueError as exc:  # not JSON, not a directory
+        raise ProtocolError("%s is not an ACME directory: %s" % (url, exc))
+
+
 class AccountDeactivated(ProtocolError):
     """The CA knows the key, but its account is deactivated (final)."""
 
@@ -211,6 +232,9 @@ class AcmeConnection(object):
     def external_account_required(self) -> bool:
         meta = getattr(self.directory, "meta", None)
         return bool(getattr(meta, "external_account_required", False)) if meta else False
+
+    def profiles(self) -> t.Optional[t.Dict[str, str]]:
+        return directory_profiles(self.directory)
 
     # -- orders -----------------------------------------------------------------------------
     def new_order(self, identifiers: t.Sequence[t.Tuple[str, str]], profile: t.Optional[str] = None,

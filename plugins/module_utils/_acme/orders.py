@@ -17,7 +17,8 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, parse_iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
-from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AcmeConnection
+from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
+    AcmeConnection, directory_profiles, read_directory)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import open_account, verify_setting
 
 LIVE_ORDER = ("pending", "ready", "processing", "valid")
@@ -80,10 +81,27 @@ def needs_issuance(have: t.Optional[dict], cert_pem: t.Optional[str], want: Want
                        want.renew_before_days)
 
 
+def check_profiles(wants: t.Sequence[Want], offered: t.Optional[t.Dict[str, str]], directory_url: str) -> None:
+    """Raise InputError unless every profile asked for is one the directory offers."""
+    asked = [w for w in wants if w.profile]
+    if not asked:
+        return
+    if not offered:
+        raise InputError("Certificate %s asks for the profile %r, but the ACME directory %s offers no "
+                         "profiles (no meta.profiles): remove profile" % (asked[0].name, asked[0].profile,
+                                                                          directory_url))
+    for want in asked:
+        if want.profile not in offered:
+            raise InputError("Certificate %s: unknown profile %r; the ACME directory %s offers: %s"
+                             % (want.name, want.profile, directory_url, ", ".join(
+                                 "%s (%s)" % (name, offered[name]) if offered[name] else name
+                                 for name in sorted(offered))))
+
+
 def _pending_matches(pending: t.Optional[dict], want: Want, directory_url: str) -> bool:
     return bool(pending) and pending.get("directory_url") == directory_url \
         and pending.get("identifiers") == want.identifiers and pending.get("key_type") == want.key_type \
-        and pending.get("challenge") == want.challenge
+        and pending.get("challenge") == want.challenge and pending.get("profile") == want.profile
 
 
 def _challenge_entry(conn: AcmeConnection, want: Want, authz: t.Any, chall_body: t.Any) -> t.Dict[str, t.Any]:
@@ -114,10 +132,13 @@ class OrderRunner(object):
 
     def __init__(self, store: t.Any, directory_url: str, connect: t.Callable[[], AcmeConnection],
                  check_mode: bool = False, concurrency: int = 8,
-                 now: t.Optional[datetime.datetime] = None) -> None:
+                 now: t.Optional[datetime.datetime] = None,
+                 read_profiles: t.Optional[t.Callable[[], t.Optional[t.Dict[str, str]]]] = None) -> None:
         self.store = store
         self.directory_url = directory_url
         self._connect = connect
+        # Check mode asks the directory without the account; otherwise the connection's directory.
+        self._read_profiles = read_profiles
         self._conn: t.Optional[AcmeConnection] = None
         self.check_mode = check_mode
         self.concurrency = max(1, concurrency)
@@ -144,6 +165,11 @@ class OrderRunner(object):
         assessed = [self.assess(w) for w in wants]
         todo = [(w, a) for w, a in zip(wants, assessed) if a["due"] or (a["pending"] and not self.check_mode)]
         results: t.Dict[str, dict] = {}
+        due = [w for w, a in todo if a["due"]]
+        if any(w.profile for w in due):
+            # Before any order: every profile asked for must be one the CA offers.
+            offered = self._read_profiles() if self._read_profiles and self.check_mode else self.conn.profiles()
+            check_profiles(due, offered, self.directory_url)
         if todo and not self.check_mode:
             self.conn.directory  # fail fast (unreachable directory) before any thread starts
         with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.concurrency, max(1, len(todo)))) as pool:
@@ -170,7 +196,7 @@ class OrderRunner(object):
     def unchanged(self, want: Want, assessment: dict) -> dict:
         have = assessment["have"] or {}
         return self.result(want, assessment, status="valid" if have else "absent",
-                           serial=have.get("serial"), not_after=have.get("not_after"))
+                           serial=have.get("serial"), not_after=have.get("not_after"), profile=have.get("profile"))
 
     # -- state=pending ----------------------------------------------------------------------
     def prepare(self, want: Want, assessment: dict) -> dict:
@@ -279,6 +305,7 @@ class OrderRunner(object):
         self.store.clear_pending(want.name)
         return self.result(want, assessment, status="valid", changed=True, serial=info["serial"],
                            not_before=meta["not_before"], not_after=meta["not_after"], order_url=order_url,
+                           profile=want.profile,
                            seconds=round(time.monotonic() - started, 3))
 
 
@@ -303,13 +330,14 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
     """
     defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile")}
     wants = parse_wants(params["certificates"], defaults)
-    verify_setting(params)
+    verify = verify_setting(params)
     url = params["directory_url"]
     run_id = params.get("run_id") or None
     if run_id is not None:
         validate_safe_name(run_id, "run_id")
     runner = OrderRunner(store, url, lambda: open_account(params, store), check_mode=check_mode,
-                         concurrency=params["concurrency"])
+                         concurrency=params["concurrency"],
+                         read_profiles=lambda: directory_profiles(read_directory(url, verify, params["request_timeout"])))
     work = runner.prepare if params["state"] == "pending" else runner.complete
     if check_mode:
         results, cleanup = runner.run_all(wants, work), []

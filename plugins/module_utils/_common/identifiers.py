@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Validation of certificate names and identifiers (standard library only). Private to this collection.
+"""Validation of certificate names and identifiers (standard library only; IDNA 2008 through
+idna2008, where the idna package is optional and only internationalized names need it). Private to
+this collection.
 
 The one certificate-name rule of the collection: the store, every module and the role's planner
 (plugin_utils) call validate_certificate_name(); nothing else carries a name regex.
@@ -13,6 +15,7 @@ import ipaddress
 import re
 import typing as t
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common import idna2008
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
@@ -28,24 +31,37 @@ def normalize_identifier(value: t.Any, challenge: str, cert_name: str) -> t.Tupl
     if not isinstance(value, str) or not value.strip():
         raise InputError("Certificate %r has an empty or non-string identifier: %r" % (cert_name, value))
     text = value.strip().rstrip(".").lower()
+    if "%" in text and ":" in text:
+        raise InputError("Certificate %r has the scoped address %r: a certificate cannot name an "
+                         "interface zone; drop the %%zone" % (cert_name, value))
     try:
-        return "ip", str(ipaddress.ip_address(text))
+        address = str(ipaddress.ip_address(text))
     except ValueError:
-        pass
+        address = None
+    if address is not None:
+        if challenge == "dns-01":
+            raise InputError("Certificate %r asks for the IP address %s with dns-01; IP identifiers "
+                             "need http-01" % (cert_name, address))
+        return "ip", address
     host = text
     if host.startswith("*."):
         if challenge != "dns-01":
             raise InputError("Certificate %r asks for the wildcard %s with %s; wildcards need dns-01"
                              % (cert_name, value, challenge))
         host = host[2:]
-    try:
-        ascii_host = host.encode("idna").decode("ascii") if any(ord(c) > 127 for c in host) else host
-    except UnicodeError:
-        raise InputError("Certificate %r has an invalid identifier %r" % (cert_name, value))
+    ascii_host = host
+    if idna2008.needs_idna(host):
+        try:
+            ascii_host = idna2008.to_ascii(host)
+        except ValueError as exc:
+            raise InputError("Certificate %r has an invalid identifier %r: %s" % (cert_name, value, exc))
     labels = ascii_host.split(".")
     if len(ascii_host) > 253 or len(labels) < 2 or not all(_LABEL.match(label) for label in labels):
         raise InputError("Certificate %r has an invalid identifier %r: expected a DNS name such as "
                          "www.example.com or an IP address" % (cert_name, value))
+    if labels[-1].isdigit():
+        raise InputError("Certificate %r has an invalid identifier %r: an all-numeric top-level label "
+                         "is neither a DNS name nor an IP address" % (cert_name, value))
     return "dns", ("*." if text.startswith("*.") else "") + ascii_host
 
 

@@ -7,8 +7,9 @@
 
 A package imports only itself and lower layers (siblings never import each other), there are no
 cycles and no function-local imports of collection code. AnsiballZ ships every file a module
-imports: a node-side module's closure holds only the standard library, AnsibleModule and the
-node-side files.
+imports: a node-side module's closure holds only the standard library, AnsibleModule, the
+node-side files and the packages named in NODE_OPTIONAL, imported at module level in a ``try``
+that catches ImportError (only store-host paths use them, e.g. idna in _common.idna2008).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ LAYERS = {"_common": 0, "_pki": 1, "_acme": 2, "_store": 2, "_dns": 2, "_probe":
 MODULES_LAYER = 4
 NODE_MODULES = ("challenge", "cert_install", "cert_info", "haproxy_cert", "traefik_cert")
 NODE_ALLOWED = ("_common.", "_pki.x509", "_probe.", "_targets.")
+# Outside packages a node-side file may import if guarded by ImportError, because no node-side
+# code path needs them (a guarded cryptography import is still required: it is not listed here).
+NODE_OPTIONAL = {"idna"}
 ANSIBLE_ALLOWED = {"ansible.module_utils.basic"}  # AnsibleModule: every module has it anyway
 MU = PREFIX + "plugins.module_utils."
 
@@ -57,26 +61,37 @@ def _files() -> t.List[str]:
 class Import(t.NamedTuple):
     target: str  # a module name (collection file or outside package)
     top_level: bool
+    optional: bool = False  # module level, in a try whose handler catches ImportError
+
+
+def _catches_import_error(node: ast.Try) -> bool:
+    names = []
+    for handler in node.handlers:
+        kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        names.extend(k.id for k in kinds if isinstance(k, ast.Name))
+    return bool({"ImportError", "ModuleNotFoundError"} & set(names))
 
 
 def _imports(path: str) -> t.List[Import]:
     with open(path, encoding="utf-8") as handle:
         tree = ast.parse(handle.read(), path)
-    top = set()
+    top, optional = set(), set()
     for node in tree.body:  # module level, also inside a try at module level
         for inner in ast.walk(node) if isinstance(node, ast.Try) else [node]:
             top.add(id(inner))
+        if isinstance(node, ast.Try) and _catches_import_error(node):
+            optional.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            found.extend(Import(alias.name, id(node) in top) for alias in node.names)
+            found.extend(Import(alias.name, id(node) in top, id(node) in optional) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, "%s: relative import" % path
             if node.module == "__future__":
                 continue
             for alias in node.names:
                 sub = "%s.%s" % (node.module, alias.name)
-                found.append(Import(sub if _path_of(sub) else node.module, id(node) in top))
+                found.append(Import(sub if _path_of(sub) else node.module, id(node) in top, id(node) in optional))
     return found
 
 
@@ -126,12 +141,15 @@ def test_no_cycles():
             visit(name, [name])
 
 
-def closure(name: str) -> t.Set[str]:
-    """Every module name a module imports, transitively through the collection's files."""
+def closure(name: str, required_only: bool = False) -> t.Set[str]:
+    """Every module name a module imports, transitively through the collection's files
+    (with ``required_only``, without the guarded imports of NODE_OPTIONAL packages)."""
     seen = set()  # type: t.Set[str]
     todo = [name]
     while todo:
         for imp in GRAPH.get(todo.pop(), []):
+            if required_only and imp.optional and imp.target.split(".")[0] in NODE_OPTIONAL:
+                continue
             if imp.target not in seen:
                 seen.add(imp.target)
                 if imp.target in GRAPH:
@@ -141,7 +159,7 @@ def closure(name: str) -> t.Set[str]:
 
 def _node_side_violations(name: str) -> t.List[str]:
     bad = []
-    for target in sorted(closure(name)):
+    for target in sorted(closure(name, required_only=True)):
         if target.startswith(MU):
             if not target[len(MU):].startswith(NODE_ALLOWED):
                 bad.append(target)
@@ -164,6 +182,9 @@ def test_the_checks_would_catch_a_store_host_import():
     """The node-side check is not vacuous: store-host modules fail it, for the right reasons."""
     dns = _node_side_violations(PREFIX + "plugins.modules.dns_challenge")
     assert MU + "_dns.challenge" in dns and "dns" in [n.split(".")[0] for n in dns]
+    # idna reaches the node-side modules only as an optional import (guarded by ImportError)
+    challenge = PREFIX + "plugins.modules.challenge"
+    assert "idna" in closure(challenge) and "idna" not in closure(challenge, required_only=True)
     order = _node_side_violations(PREFIX + "plugins.modules.order")
     assert MU + "_pki.keys" in order and MU + "_store.store" in order and "cryptography" in [
         n.split(".")[0] for n in order]

@@ -7,7 +7,7 @@ import pytest
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import (
-    OrderRunner, Want, needs_issuance, parse_wants, run_orders)
+    OrderRunner, Want, _pending_matches, check_profiles, needs_issuance, parse_wants, run_orders)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
@@ -94,6 +94,75 @@ def test_valid_without_pending_order_is_a_clear_error(tmp_path):
     runner = OrderRunner(Store(str(tmp_path)), DIR, DirectoryOnly, now=NOW)
     result = runner.run_all([want()], runner.complete)[0]
     assert result["status"] == "failed" and "no pending order" in result["error"]
+
+
+@pytest.mark.parametrize("meta, w, due, reason", [
+    (have(profile="classic"), want(profile="shortlived"), True, "profile changed to shortlived"),
+    (have(), want(profile="shortlived"), True, "profile changed to shortlived"),
+    (have(profile="shortlived"), want(profile="shortlived"), False, "valid until"),
+    (have(profile="shortlived"), want(), False, "valid until"),  # no profile asked: keep what is there
+])
+def test_profile_change_reissues(meta, w, due, reason):
+    got_due, got_reason = needs_issuance(meta, "PEM", w, DIR, NOW)
+    assert got_due is due and reason in got_reason
+
+
+OFFERED = {"classic": "90 days", "shortlived": "6 days", "tlsserver": ""}
+
+
+def test_check_profiles():
+    check_profiles([want(), want(profile="shortlived")], OFFERED, DIR)
+    check_profiles([want()], None, DIR)  # nothing asked: any CA will do
+    with pytest.raises(InputError) as exc:
+        check_profiles([want(profile="sixmonths")], OFFERED, DIR)
+    assert exc.value.msg == ("Certificate example.test: unknown profile 'sixmonths'; the ACME directory "
+                             "https://ca.example/dir offers: classic (90 days), shortlived (6 days), tlsserver")
+    with pytest.raises(InputError, match="offers no profiles"):
+        check_profiles([want(profile="classic")], None, DIR)
+
+
+class ProfilesConnection(object):
+    directory = {}
+    opened = 0
+
+    def __init__(self, offered):
+        self.offered = offered
+
+    def profiles(self):
+        return self.offered
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_unknown_profile_fails_before_any_order(tmp_path, check_mode):
+    asked = []
+
+    def read_profiles():
+        asked.append("directory")
+        return OFFERED
+
+    conn = ProfilesConnection(OFFERED)
+    conn.new_order = lambda *a, **k: pytest.fail("no order may be placed")
+    runner = OrderRunner(Store(str(tmp_path)), DIR, lambda: conn, check_mode=check_mode, now=NOW,
+                         read_profiles=read_profiles)
+    with pytest.raises(InputError, match="unknown profile 'nope'"):
+        runner.run_all([want(profile="nope")], runner.prepare)
+    assert asked == (["directory"] if check_mode else [])
+    assert not (tmp_path / "certs").exists()
+
+
+def test_profile_not_checked_when_nothing_is_due(tmp_path):
+    store = Store(str(tmp_path))
+    store.write_cert("example.test", b"KEY", "CERT", "CHAIN", dict(have(profile="classic"), name="example.test"))
+    runner = OrderRunner(store, DIR, lambda: pytest.fail("no connection"), now=NOW,
+                         read_profiles=lambda: pytest.fail("no directory"))
+    assert runner.run_all([want(profile="classic")], runner.prepare)[0]["action"] == "none"
+
+
+def test_pending_order_of_another_profile_is_not_resumed():
+    pending = {"directory_url": DIR, "identifiers": ["example.test", "www.example.test"], "key_type": "ec-p256",
+               "challenge": "http-01", "profile": "classic"}
+    assert _pending_matches(pending, want(profile="classic"), DIR)
+    assert not _pending_matches(pending, want(profile="shortlived"), DIR)
 
 
 def test_run_orders_uses_the_store_and_the_lock_it_is_given(tmp_path):

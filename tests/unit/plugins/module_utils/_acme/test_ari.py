@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import datetime
+import json
+import random
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.certfleet.acme.plugins.module_utils._acme import ari
+
+UTC = datetime.timezone.utc
+NOW = datetime.datetime(2026, 6, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def make_cert(serial, aki=None):
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "t")])
+    builder = x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key()) \
+        .serial_number(serial).not_valid_before(NOW).not_valid_after(NOW + datetime.timedelta(days=6))
+    if aki:
+        builder = builder.add_extension(x509.AuthorityKeyIdentifier(aki, None, None), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def test_cert_id_rfc9773_example():
+    aki = bytes.fromhex("69885B6B87464041E1B37B847BA0AE2CDE01C8D4")
+    assert ari.cert_id(make_cert(0x87654321, aki)) == "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE"
+    assert ari.cert_id(make_cert(0x7F, aki)).endswith(".fw")  # no leading zero when the high bit is clear
+
+
+def test_cert_id_needs_aki():
+    with pytest.raises(ValueError, match="authority key identifier"):
+        ari.cert_id(make_cert(5))
+
+
+def window_body(start, end, **extra):
+    return json.dumps(dict(suggestedWindow={"start": start, "end": end}, **extra)).encode()
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"{}", window_body("yesterday", "2026-06-02T00:00:00Z"),
+                                  window_body("2026-06-02T00:00:00Z", "2026-06-01T00:00:00Z"),
+                                  window_body("2026-06-02T00:00:00", "2026-06-03T00:00:00")])
+def test_malformed_answers(body):
+    with pytest.raises(ValueError, match="malformed renewalInfo"):
+        ari.parse_renewal_info(body)
+
+
+def test_window_and_pick():
+    w = ari.parse_renewal_info(window_body("2026-06-02T00:00:00Z", "2026-06-03T00:00:00.5+00:00",
+                                           explanationURL="https://ca/why"))
+    assert w.to_dict() == {"start": "2026-06-02T00:00:00Z", "end": "2026-06-03T00:00:00Z",
+                           "explanation_url": "https://ca/why"}
+    picks = [ari.pick_time(w, random.Random(i)) for i in range(50)]
+    assert all(w.start <= p <= w.end for p in picks) and len(set(picks)) > 40
+
+
+def test_decide():
+    w = ari.Window(NOW + datetime.timedelta(days=1), NOW + datetime.timedelta(days=2))
+    chosen = NOW + datetime.timedelta(hours=30)
+    assert ari.decide(w, chosen, NOW)[0] is False
+    assert "renewal at 2026-06-02T18:00:00Z" in ari.decide(w, chosen, NOW)[1]
+    assert ari.decide(w, chosen, NOW + datetime.timedelta(hours=31))[0] is True
+    due, reason = ari.decide(w, chosen, NOW + datetime.timedelta(days=3))
+    assert due and "passed" in reason
+
+
+@pytest.mark.parametrize("header, seconds", [
+    (None, 6 * 3600), ("120", 120), ("5", 60), ("999999", 86400), ("junk", 6 * 3600),
+    ("Mon, 01 Jun 2026 13:00:00 GMT", 3600),
+])
+def test_retry_after(header, seconds):
+    assert ari.retry_after(header, NOW).total_seconds() == seconds
+
+
+def test_fetch_caches_for_retry_after():
+    calls = []
+
+    def get(url):
+        calls.append(url)
+        return 200, {"Retry-After": "3600"}, window_body("2026-06-02T00:00:00Z", "2026-06-03T00:00:00Z")
+
+    cache = ari.Cache()
+    w, chosen, cached = ari.fetch(get, "https://ca/renewalInfo/", "ID.X", cache, NOW, random.Random(1))
+    assert calls == ["https://ca/renewalInfo/ID.X"] and not cached
+    again = ari.fetch(get, "https://ca/renewalInfo", "ID.X", ari.Cache(json.loads(json.dumps(cache.data))),
+                      NOW + datetime.timedelta(minutes=59))
+    assert again == (again[0], chosen, True) and len(calls) == 1
+    later = ari.fetch(get, "https://ca/renewalInfo", "ID.X", cache, NOW + datetime.timedelta(minutes=61))
+    assert len(calls) == 2 and later[1] == chosen and later[2] is False  # same window: same chosen time
+
+
+def test_fetch_refuses_errors():
+    with pytest.raises(ValueError, match="HTTP 404"):
+        ari.fetch(lambda url: (404, {}, b""), "https://ca/ri", "ID.X", ari.Cache(), NOW)
+    with pytest.raises(ValueError, match="malformed"):
+        ari.fetch(lambda url: (200, {}, b"garbage"), "https://ca/ri", "ID.X", ari.Cache(), NOW)
