@@ -200,7 +200,7 @@ options:
       listen:
         description:
           - The C(listen) values of every block, for example
-            V(127.0.0.11:443 ssl) or V([::]:443 ssl). A C(http2) parameter is dropped:
+            V(127.0.0.11:443 ssl) or V([::]:443 ssl). A C(http2) parameter is dropped, since
             O(nginx.http2) adds HTTP/2 in the form the node's nginx understands.
           - Default V(<address>:<port> ssl) with O(nginx.address) (an IPv6 address in brackets),
             else V(<port> ssl). Give the address when the node's other servers listen on a
