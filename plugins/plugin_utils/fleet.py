@@ -504,13 +504,15 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
     nginx = files_result.get("nginx") or {}
     verdict: t.Dict[str, t.Any] = {"node": host, "misses": node_misses, "ok": not node_misses,
                                    "rollback": None, "commit": None}
-    proxies = {}
+    proxies, proxy_changed = {}, {}
     for target in PROXY_TARGETS:
         res = _ok(installed.get(target))
         names = [c["name"] for c in res.get("certificates") or []
                  if c.get("changed") and c.get("previous_serial") and c.get("previous_serial") != c.get("serial")]
         proxies[target] = {"certificates": [{"name": n} for n in names],
                            "verify": proxy_verify(plan, host, names)} if names else None
+        changed_names = [c["name"] for c in res.get("certificates") or [] if c.get("changed")]
+        proxy_changed[target] = {"certificates": [{"name": n} for n in changed_names]} if changed_names else None
     if node_misses or failed:
         verdict["ok"] = False
         verdict["rollback"] = {
@@ -518,9 +520,12 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
                              "nginx": _nginx_rollback(plan, host, nginx)}
             if changed or nginx.get("changed") else None,
             "haproxy": proxies["haproxy"], "traefik": proxies["traefik"]}
-    elif changed or nginx.get("changed"):
-        verdict["commit"] = {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
+    elif changed or nginx.get("changed") or any(proxy_changed.values()):
+        verdict["commit"] = {
+            "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
                              "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None}
+            if changed or nginx.get("changed") else None,
+            "haproxy": proxy_changed["haproxy"], "traefik": proxy_changed["traefik"]}
     return verdict
 
 

@@ -287,7 +287,8 @@ def test_verdict_rollback_and_commit():
     good = fleet.check_results(checks, served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.11", "example.test", "aa")))
     verdict = fleet.node_verdict(p, "web1", good, INSTALLED)
     assert verdict["ok"] and verdict["rollback"] is None
-    assert verdict["commit"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    assert verdict["commit"]["cert_install"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    assert verdict["commit"]["haproxy"] is None and verdict["commit"]["traefik"] is None
     nothing = fleet.node_verdict(p, "web1", good, {"cert_install": {"certificates": [], "nginx": {"changed": False}}})
     assert nothing["commit"] is None and nothing["rollback"] is None
 
@@ -299,6 +300,8 @@ def test_verdict_failed_later_step_and_proxies():
     assert verdict["rollback"]["haproxy"]["certificates"] == [{"name": "lb"}]
     assert verdict["rollback"]["haproxy"]["verify"][0]["server_name"] == "lb.example.test"
     assert verdict["rollback"]["cert_install"] is None
+    ok = fleet.node_verdict(p, "lb1", [], installed)
+    assert ok["commit"] == {"cert_install": None, "haproxy": {"certificates": [{"name": "lb"}]}, "traefik": None}
     failed_module = {"haproxy": {"failed": True, "certificates": installed["haproxy"]["certificates"]}}
     assert fleet.node_verdict(p, "lb1", [], failed_module, failed=True)["rollback"]["haproxy"] is None
 
