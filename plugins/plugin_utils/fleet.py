@@ -332,9 +332,9 @@ def preflight_failure(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[t
     if not result or result.get("skipped") or not result.get("misses"):
         return None
     missing = result.get("nodes_missing") or []
+    where = " (missing on %s)" % ", ".join(missing) if missing else ""
     head = ("http-01 preflight: %d of %d fetches did not return the key authorization%s; the CA was "
-            "not asked to validate anything." % (len(result["misses"]), result.get("fetches") or 0,
-                                                  " (missing on %s)" % ", ".join(missing) if missing else ""))
+            "not asked to validate anything." % (len(result["misses"]), result.get("fetches") or 0, where))
     return [head] + list(result.get("table") or [])
 
 

@@ -247,8 +247,8 @@ def test_verify_checks_and_endpoints():
         ("web1", "www.example.test", "aa"), ("web1", "example.test", "aa"),
         ("web2", "www.example.test", "aa"), ("web2", "example.test", "aa"), ("lb1", "lb.example.test", "bb")]
     endpoints = fleet.unique_endpoints(checks + checks)
-    assert len(endpoints) == 5 and endpoints[0] == {"host": "127.0.0.11", "port": 443,
-                                                      "server_name": "www.example.test", "expect_serial": "aa"}
+    first = {"host": "127.0.0.11", "port": 443, "server_name": "www.example.test", "expect_serial": "aa"}
+    assert len(endpoints) == 5 and endpoints[0] == first
     assert fleet.verify_checks(plan(), ["web2"], {}) == []
 
 
