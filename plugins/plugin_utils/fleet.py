@@ -315,8 +315,12 @@ def bundle_names(issued: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[str]:
     return sorted(name for name, cert in issued.items() if cert.get("status") == "valid")
 
 
-def store_step_failure(results: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]]) -> t.Optional[str]:
-    """The first store-host step that failed or whose host was unreachable, as one sentence."""
+def store_step_failure(results: t.Any) -> t.Optional[str]:
+    """The first store-host step that failed or whose host was unreachable, as one sentence.
+    ``results``: step name -> registered result, or a list of ``{name, result}`` (a name with
+    variables in it: Ansible does not template dictionary keys)."""
+    if isinstance(results, list):
+        results = dict((entry.get("name"), entry.get("result")) for entry in results)
     for step, result in results.items():
         if not result:
             continue

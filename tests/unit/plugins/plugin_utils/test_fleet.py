@@ -159,6 +159,8 @@ def test_plan_defaults_and_profile():
      "issuance failed: urn:ietf:params:acme:error:unauthorized 403"),
     ({"a": {}, "issuance": {"unreachable": True, "msg": "ssh: connect to host 127.0.0.30 port 22"}},
      "issuance: the store host was unreachable (ssh: connect to host 127.0.0.30 port 22)"),
+    ([{"name": "dns-01 records through rfc2136", "result": {"failed": True, "msg": "REFUSED"}}],
+     "dns-01 records through rfc2136 failed: REFUSED"),
 ])
 def test_store_step_failure(results, message):
     assert fleet.store_step_failure(results) == message
