@@ -270,7 +270,7 @@ def _run(module):
     store = Store(module.params["store_dir"])
     return run_orders(module.params, module.check_mode, store,
                       lambda names: locked(store.ensure_dir("locks"), names, warn=module.warn),
-                      ledger=runs, wait=DEFAULT_WAIT)
+                      ledger=runs, wait=DEFAULT_WAIT, warn=module.warn)
 
 
 def main():
@@ -295,6 +295,7 @@ def main():
         return_content=dict(type="bool", default=True),
         run_id=dict(type="str"),
         lease_seconds=dict(type="int", default=900),
+        ari=dict(type="bool", default=True),
     )
     run_module(spec, _run, mutually_exclusive=ACME_MUTUALLY_EXCLUSIVE)
 
