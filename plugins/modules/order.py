@@ -56,8 +56,10 @@ attributes:
     details:
       - Reports which certificates would be ordered; creates no order.
       - The ARI answers are fetched in check mode too (read-only GETs, so the prediction is the real
-        decision) but not written to the store; the time drawn in the window is the one the real run
-        keeps.
+        decision) and kept in C(certs/<name>/ari.json) like in a real run - a cache of the CA's
+        answer, not certificate state, kept so that the role, which decides in check mode, honours
+        C(Retry-After). Nothing else is written; a store that cannot be written is no error in check
+        mode. The time drawn in the window is the same in check mode and in the real run.
   diff_mode:
     support: none
   idempotent:

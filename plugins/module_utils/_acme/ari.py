@@ -19,6 +19,7 @@ import typing as t
 
 from cryptography import x509
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso
 
 DEFAULT_RETRY = datetime.timedelta(hours=6)   # no or unreadable Retry-After
@@ -190,7 +191,10 @@ class Advisor(object):
 
     ``read_directory()`` returns the directory (anything with ``[name]`` lookup that raises
     KeyError for a missing field), ``get(url)`` does a plain GET (RFC 9773: not POST-as-GET), and
-    ``store`` has ``read_record``/``write_record``; in check mode nothing is written.
+    ``store`` has ``read_record``/``write_record``. Check mode keeps the answers too: they are a
+    cache of what the CA said, not certificate state, and the role decides in check mode, so only
+    this way does every run honour Retry-After; in check mode a store that cannot be written is
+    no error.
     """
 
     def __init__(self, read_directory: t.Callable[[], t.Any], get: Getter, store: t.Any,
@@ -230,8 +234,12 @@ class Advisor(object):
         if url is None:
             raise NoAri("the CA has no renewalInfo")
         advice = fetch(self._get, url, cid, cache, now)
-        if not self.check_mode and self.store is not None:
-            self.store.write_record(name, RECORD, {cid: cache.data[cid]})   # only the current certificate's
+        if self.store is not None:
+            try:
+                self.store.write_record(name, RECORD, {cid: cache.data[cid]})   # only the current certificate's
+            except StoreError:
+                if not self.check_mode:
+                    raise
         return advice
 
 

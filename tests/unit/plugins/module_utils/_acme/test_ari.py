@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError
 from ansible_collections.certfleet.acme.plugins.module_utils._acme import ari
 
 UTC = datetime.timezone.utc
@@ -168,15 +169,32 @@ def test_advisor_keeps_the_answer_in_the_store_until_retry_after():
     assert reads2 == []   # cached: not even the directory is read
 
 
-def test_advisor_in_check_mode_asks_but_writes_nothing():
+def test_advisor_in_check_mode_keeps_the_answer_if_it_can():
     store = RecordStore()
     adv, reads = advisor(store, {"renewalInfo": "https://ca/ri"},
                          [(200, {}, window_body("2026-06-02T00:00:00Z", "2026-06-03T00:00:00Z"))], check_mode=True)
     checked = adv.advise("web", make_cert(9, AKI), NOW)
-    assert len(reads) == 2 and store.records == {}
-    real, _reads = advisor(store, {"renewalInfo": "https://ca/ri"},
+    assert len(reads) == 2 and list(store.records) == [("web", "ari")]
+    # the same draw without the kept answer: the prediction holds whatever the store keeps
+    real, _reads = advisor(RecordStore(), {"renewalInfo": "https://ca/ri"},
                            [(200, {}, window_body("2026-06-02T00:00:00Z", "2026-06-03T00:00:00Z"))])
-    assert real.advise("web", make_cert(9, AKI), NOW).chosen == checked.chosen   # the prediction holds
+    assert real.advise("web", make_cert(9, AKI), NOW).chosen == checked.chosen
+
+
+class ReadOnlyStore(RecordStore):
+    def write_record(self, name, record, data):
+        raise StoreError("Store: read-only")
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_a_store_that_cannot_keep_the_answer(check_mode):
+    adv, _reads = advisor(ReadOnlyStore(), {"renewalInfo": "https://ca/ri"},
+                          [(200, {}, window_body("2026-06-02T00:00:00Z", "2026-06-03T00:00:00Z"))], check_mode)
+    if check_mode:
+        assert adv.advise("web", make_cert(9, AKI), NOW).window.start.day == 2
+    else:
+        with pytest.raises(StoreError):
+            adv.advise("web", make_cert(9, AKI), NOW)
 
 
 class NoRenewalInfo(dict):

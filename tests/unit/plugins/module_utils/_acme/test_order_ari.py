@@ -179,13 +179,14 @@ def test_an_unreadable_directory_warns_once_and_uses_the_lifetime_rule(tmp_path)
     assert run.warnings == ["ARI: Cannot use the ACME directory x: down; the lifetime rule decides"]
 
 
-def test_check_mode_asks_ari_and_writes_nothing(tmp_path):
+def test_check_mode_asks_ari_and_keeps_only_the_answer(tmp_path):
     store, _cid = stored(tmp_path)
     ca = CA(window(NOW - 2 * DAY, NOW - DAY))
     run = runner(store, ca, check_mode=True)
     result = run.run_all([want()], run.prepare)[0]
     assert len(ca.asked) == 2 and result["status"] == "would_order" and result["action"] == "renew"
-    assert not (tmp_path / "certs" / "ari-one" / "ari.json").exists()
+    assert (tmp_path / "certs" / "ari-one" / "ari.json").exists()
+    assert store.read_pending("ari-one") == (None, None)
 
 
 def test_ari_off_and_other_directories_ask_nothing(tmp_path):
