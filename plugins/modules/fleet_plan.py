@@ -183,7 +183,11 @@ report:
   returned: O(step=rollback_report)
   type: str
 summary:
-  description: With O(step=summary), one row per certificate (action, serial, expiry, nodes serving, failed).
+  description:
+    - With O(step=summary), one row per certificate (action, reason, serial, expiry, nodes serving, failed).
+    - Its C(ari) is the order's M(certfleet.acme.order) RV(certfleet.acme.order#module:certificates[].ari)
+      (the CA's renewal window and the time chosen in it), null without ARI; the line of an up-to-date
+      certificate with ARI shows its reason (the window and the renewal time).
   returned: O(step=summary)
   type: list
   elements: dict
@@ -198,7 +202,10 @@ table:
   type: list
   elements: str
 rows:
-  description: With the second O(step=report), one row per node and name, with its C(flags).
+  description:
+    - With the second O(step=report), one row per node and name, with its C(flags).
+    - Its C(ari) is the stored certificate's ARI answer (as in RV(summary)); a certificate the CA's
+      window makes due is flagged C(renewal due) with the reason.
   returned: O(step=report)
   type: list
   elements: dict

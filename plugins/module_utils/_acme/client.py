@@ -82,6 +82,16 @@ def read_directory(url: str, verify: t.Union[bool, str], timeout: float) -> t.An
         raise ProtocolError("%s is not an ACME directory: %s" % (url, exc))
 
 
+def plain_get(url: str, verify: t.Union[bool, str], timeout: float) -> t.Tuple[int, t.Mapping[str, str], bytes]:
+    """``(status, headers, body)`` of an unauthenticated GET (ARI's renewalInfo, RFC 9773 section
+    4.1); ValueError when the server cannot be reached."""
+    try:
+        response = requests.get(url, verify=verify, timeout=timeout, headers={"User-Agent": USER_AGENT})
+    except requests.exceptions.RequestException as error:
+        raise ValueError("cannot reach %s: %s" % (url, error))
+    return response.status_code, response.headers, response.content
+
+
 class AccountDeactivated(ProtocolError):
     """The CA knows the key, but its account is deactivated (final)."""
 

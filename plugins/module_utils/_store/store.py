@@ -127,6 +127,7 @@ class Store(object):
         <root>/certs/<name>/privkey.pem ... meta.json -> current/...   (stable paths for people)
         <root>/certs/<name>/pending.json, pending-key.pem   (an order not yet finished)
         <root>/certs/<name>/lease.json, challenges.json     (the run holding it; challenges handed out)
+        <root>/certs/<name>/ari.json                        (the CA's renewalInfo answer, kept until Retry-After)
         <root>/locks/<name>.lock
 
     A certificate set changes as a whole: a new version directory is written complete under a
@@ -325,7 +326,8 @@ class Store(object):
         remove(os.path.join(base, "pending-key.pem"))
 
     def read_record(self, name: str, record: str) -> t.Optional[dict]:
-        """A small JSON record of a certificate (``lease``, ``challenges``)."""
+        """A small JSON record of a certificate (``lease``, ``challenges``, ``ari``: the CA's
+        renewalInfo answer kept until its Retry-After)."""
         return read_json(os.path.join(self.cert_dir(name), record + ".json"))
 
     def write_record(self, name: str, record: str, data: t.Optional[dict]) -> None:
