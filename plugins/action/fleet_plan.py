@@ -69,7 +69,7 @@ class ActionModule(ActionBase):
                     % args.get("report_on")}
         if why is None:
             return {"msg": "every store-host step succeeded"}
-        return {"failed": True, "msg": "%s. No node was changed%s" % (why, args.get("suffix") or ".")}
+        return {"failed": True, "msg": "%s. %s" % (why.rstrip("."), args.get("suffix") or "No node was changed.")}
 
     def _step_issued(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         issued = fleet.issued_state(args.get("planned"), args.get("issue"))

@@ -67,7 +67,7 @@ options:
     description: With O(step=gate), the host that shows the whole preflight table (the others refer to it).
     type: str
   suffix:
-    description: With O(step=gate), the end of the failure message.
+    description: With O(step=gate), the sentence after the cause (default V(No node was changed.)).
     type: str
   planned:
     description: The M(certfleet.acme.order) result of the plan (state pending in check mode).
