@@ -337,6 +337,16 @@ class Store(object):
             raise StoreError("Cannot write the certificate set of %s in %s: %s"
                              % (name, base, exc.strerror or exc))
 
+    def record_revocation(self, name: str, fields: t.Dict[str, t.Any]) -> dict:
+        """Add ``fields`` (``revoked_at``, ``revocation_reason``) to the current set's meta.json,
+        replaced in one rename; return the new meta."""
+        meta = self.read_set(name)["meta"]
+        if meta is None:
+            raise StoreError("The store %s has no certificate %s" % (self.root, name))
+        meta = dict(meta, **fields)
+        write_json(os.path.realpath(os.path.join(self.cert_dir(name), "meta.json")), meta)
+        return meta
+
     def read_issued(self, name: str) -> t.Tuple[t.Optional[str], t.Optional[str]]:
         """``(cert_pem, chain_pem)`` of the issued certificate, both of one set (None when absent)."""
         got = self.read_set(name)
