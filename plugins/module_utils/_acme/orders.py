@@ -17,6 +17,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, parse_iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._acme import authz as authzs_
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     AcmeConnection, directory_profiles, read_directory)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import open_account, verify_setting
@@ -206,6 +207,8 @@ class OrderRunner(object):
         pending = self.store.read_pending(want.name)[0]
         order = None
         resumed = False
+        if pending and not _pending_matches(pending, want, self.directory_url):
+            authzs_.deactivate_order(conn, pending.get("order_url"))   # given up: start clean
         if _pending_matches(pending, want, self.directory_url):
             try:
                 order = conn.get_order(pending["order_url"])
@@ -243,6 +246,7 @@ class OrderRunner(object):
 
     def abandon(self, want: Want, pending: dict, reason: str) -> None:
         """Give up an order that cannot give a usable certificate: the next call orders anew."""
+        authzs_.deactivate_order(self.conn, pending.get("order_url"))
         self.store.write_record(want.name, "abandoned", {"order_url": pending.get("order_url"), "reason": reason,
                                                          "at": iso(utcnow())})
         self.store.clear_pending(want.name)
@@ -274,6 +278,7 @@ class OrderRunner(object):
             done = conn.wait_authorizations(order.authorizations, poller)
             failed = [a for a in done.values() if a.status.name != "valid"]
             if failed:
+                authzs_.deactivate_pending(conn, order.authorizations)
                 self.store.clear_pending(want.name)
                 raise ProtocolError("Certificate %s: validation failed: %s" % (want.name, "; ".join(
                     _authz_failure(a) for a in failed)))
@@ -282,6 +287,7 @@ class OrderRunner(object):
         if order.status.name in ("ready", "processing"):
             order = conn.finalize(order_url, order, keys.make_csr(key, want.identifiers), poller)
         if order.status.name != "valid" or not order.certificate:
+            authzs_.deactivate_pending(conn, order.authorizations)
             self.store.clear_pending(want.name)
             detail = order.error.detail if getattr(order, "error", None) else "status %s" % order.status.name
             raise ProtocolError("Certificate %s: the order %s failed: %s" % (want.name, order_url, detail))
