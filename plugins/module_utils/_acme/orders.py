@@ -17,7 +17,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, parse_iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
-from ansible_collections.certfleet.acme.plugins.module_utils._acme import authz as authzs_
+from ansible_collections.certfleet.acme.plugins.module_utils._acme import authz as authzs_, chains
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     AcmeConnection, directory_profiles, read_directory)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import open_account, verify_setting
@@ -41,6 +41,7 @@ class Want(object):
         self.force = bool(item.get("force") or defaults.get("force"))
         self.profile = item.get("profile") or defaults.get("profile")
         self.reuse_key = bool(item.get("reuse_key"))
+        self.preferred_chain = item.get("preferred_chain") or defaults.get("preferred_chain")
 
     def acme_identifiers(self) -> t.List[t.Tuple[str, str]]:
         return [normalize_identifier(i, self.challenge, self.name) for i in self.identifiers]
@@ -291,7 +292,7 @@ class OrderRunner(object):
             self.store.clear_pending(want.name)
             detail = order.error.detail if getattr(order, "error", None) else "status %s" % order.status.name
             raise ProtocolError("Certificate %s: the order %s failed: %s" % (want.name, order_url, detail))
-        pem = conn.download_chain(order.certificate)
+        pem, chain_info = chains.download_preferred(conn, order.certificate, want.preferred_chain)
         parts = x509.split_pem_chain(pem)
         if not parts:
             raise ProtocolError("Certificate %s: the CA returned no certificate" % want.name)
@@ -311,7 +312,7 @@ class OrderRunner(object):
         self.store.clear_pending(want.name)
         return self.result(want, assessment, status="valid", changed=True, serial=info["serial"],
                            not_before=meta["not_before"], not_after=meta["not_after"], order_url=order_url,
-                           profile=want.profile,
+                           profile=want.profile, **chain_info,
                            seconds=round(time.monotonic() - started, 3))
 
 
@@ -334,7 +335,8 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
     the ``ledger`` of runs (``_store.runs``: leases and the challenges handed out), waiting up to
     ``wait`` seconds for a certificate another run holds.
     """
-    defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile")}
+    defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile",
+                                           "preferred_chain")}
     wants = parse_wants(params["certificates"], defaults)
     verify = verify_setting(params)
     url = params["directory_url"]
