@@ -124,6 +124,9 @@ options:
         description: Keep the current certificate key instead of generating a new one.
         type: bool
         default: false
+      preferred_chain:
+        description: The chain to store, by the issuer common name of its top certificate. Defaults to O(preferred_chain).
+        type: str
   challenge:
     description: Default challenge type.
     type: str
@@ -146,6 +149,14 @@ options:
     default: false
   profile:
     description: Default ACME profile for every certificate without its own O(certificates[].profile).
+    type: str
+  preferred_chain:
+    description:
+      - Among the default chain and the alternates the CA offers (C(Link) headers with
+        C(rel="alternate") on the certificate URL), store the first whose top certificate (the one
+        closest to the root) has this issuer common name, for example V(ISRG Root X1).
+      - When no chain matches, the default chain is stored and RV(certificates[].chain_note) says so.
+      - Applies to new certificates; the stored ones are kept until they are renewed.
     type: str
   concurrency:
     description: How many certificates are worked on at once.
@@ -276,6 +287,8 @@ certificates:
       type: dict
       returned: when O(state=valid) and valid
     lease_expires: {description: "When the lease of O(run_id) ends (ISO 8601, UTC).", type: str, returned: "when O(run_id) is set and status is V(pending)"}
+    chain_issuer: {description: "The issuer common name of the top certificate of the chain stored.", type: str, returned: when issued by this run}
+    chain_note: {description: "Why the default chain was stored although O(preferred_chain) asked for another.", type: str, returned: when no chain matched O(preferred_chain)}
     abandoned_order: {description: The order given up because its certificate did not match its key or names., type: str, returned: when an order was abandoned}
     cert: {description: PEM leaf certificate., type: str, returned: when O(state=valid) and O(return_content)}
     chain: {description: PEM intermediate certificates., type: str, returned: when O(state=valid) and O(return_content)}
@@ -352,12 +365,14 @@ def main():
             force=dict(type="bool"),
             profile=dict(type="str"),
             reuse_key=dict(type="bool", default=False),
+            preferred_chain=dict(type="str"),
         )),
         challenge=dict(type="str", choices=CHALLENGES, default="http-01"),
         key_type=dict(type="str", choices=KEY_TYPES, default="ec-p256"),
         renew_before_days=dict(type="float"),
         force=dict(type="bool", default=False),
         profile=dict(type="str"),
+        preferred_chain=dict(type="str"),
         concurrency=dict(type="int", default=8),
         return_content=dict(type="bool", default=True),
         run_id=dict(type="str"),

@@ -19,6 +19,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.policy impo
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, parse_iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
 from ansible_collections.certfleet.acme.plugins.module_utils._acme import ari
+from ansible_collections.certfleet.acme.plugins.module_utils._acme import authz as authzs_, chains
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
     AcmeConnection, directory_profiles, plain_get, read_directory)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import open_account, verify_setting
@@ -43,6 +44,7 @@ class Want(object):
         self.force = bool(item.get("force") or defaults.get("force"))
         self.profile = item.get("profile") or defaults.get("profile")
         self.reuse_key = bool(item.get("reuse_key"))
+        self.preferred_chain = item.get("preferred_chain") or defaults.get("preferred_chain")
 
     def acme_identifiers(self) -> t.List[t.Tuple[str, str]]:
         return [normalize_identifier(i, self.challenge, self.name) for i in self.identifiers]
@@ -262,6 +264,8 @@ class OrderRunner(object):
         pending = self.store.read_pending(want.name)[0]
         order = None
         resumed = False
+        if pending and not _pending_matches(pending, want, self.directory_url):
+            authzs_.deactivate_order(conn, pending.get("order_url"))   # given up: start clean
         if _pending_matches(pending, want, self.directory_url):
             try:
                 order = conn.get_order(pending["order_url"])
@@ -312,6 +316,7 @@ class OrderRunner(object):
 
     def abandon(self, want: Want, pending: dict, reason: str) -> None:
         """Give up an order that cannot give a usable certificate: the next call orders anew."""
+        authzs_.deactivate_order(self.conn, pending.get("order_url"))
         self.store.write_record(want.name, "abandoned", {"order_url": pending.get("order_url"), "reason": reason,
                                                          "at": iso(utcnow())})
         self.store.clear_pending(want.name)
@@ -343,6 +348,7 @@ class OrderRunner(object):
             done = conn.wait_authorizations(order.authorizations, poller)
             failed = [a for a in done.values() if a.status.name != "valid"]
             if failed:
+                authzs_.deactivate_pending(conn, order.authorizations)
                 self.store.clear_pending(want.name)
                 raise ProtocolError("Certificate %s: validation failed: %s" % (want.name, "; ".join(
                     _authz_failure(a) for a in failed)))
@@ -351,10 +357,11 @@ class OrderRunner(object):
         if order.status.name in ("ready", "processing"):
             order = conn.finalize(order_url, order, keys.make_csr(key, want.identifiers), poller)
         if order.status.name != "valid" or not order.certificate:
+            authzs_.deactivate_pending(conn, order.authorizations)
             self.store.clear_pending(want.name)
             detail = order.error.detail if getattr(order, "error", None) else "status %s" % order.status.name
             raise ProtocolError("Certificate %s: the order %s failed: %s" % (want.name, order_url, detail))
-        pem = conn.download_chain(order.certificate)
+        pem, chain_info = chains.download_preferred(conn, order.certificate, want.preferred_chain)
         parts = x509.split_pem_chain(pem)
         if not parts:
             raise ProtocolError("Certificate %s: the CA returned no certificate" % want.name)
@@ -374,7 +381,7 @@ class OrderRunner(object):
         self.store.clear_pending(want.name)
         return self.result(want, assessment, status="valid", changed=True, serial=info["serial"],
                            not_before=meta["not_before"], not_after=meta["not_after"], order_url=order_url,
-                           profile=want.profile,
+                           profile=want.profile, **chain_info,
                            seconds=round(time.monotonic() - started, 3))
 
 
@@ -411,7 +418,8 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
     ``wait`` seconds for a certificate another run holds. ``warn(text)`` gets the module's
     warnings (an unusable ARI answer).
     """
-    defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile")}
+    defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile",
+                                           "preferred_chain")}
     wants = parse_wants(params["certificates"], defaults)
     verify = verify_setting(params)
     url = params["directory_url"]
