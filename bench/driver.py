@@ -437,7 +437,7 @@ def run_baseline(timeout: float) -> t.Optional[float]:
 
 
 def role_steps() -> int:
-    """Tasks of the role's main path (main.yml's imports, not the rescue or rollback): the number of
+    """Tasks of the role's main path (main.yml's imports and includes, not rollback.yml): the number of
     no-op tasks in the minimal-play floor."""
     import yaml
 
@@ -446,8 +446,9 @@ def role_steps() -> int:
         for task in tasks or []:
             if "block" in task:
                 total += count(task["block"]) + count(task.get("always", []))
-            elif "ansible.builtin.import_tasks" in task:
-                with open(os.path.join(ROOT, "roles", "certificate", "tasks", task["ansible.builtin.import_tasks"])) as handle:
+            elif task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks") not in (None, "rollback.yml"):
+                name = task.get("ansible.builtin.import_tasks") or task["ansible.builtin.include_tasks"]
+                with open(os.path.join(ROOT, "roles", "certificate", "tasks", name)) as handle:
                     total += count(yaml.safe_load(handle))
             elif "ansible.builtin.include_tasks" not in task:
                 total += 1
