@@ -531,6 +531,10 @@ def table(rows: t.List[dict], hits: t.List[str]) -> str:
     survived = sum(1 for r in rows if r["survived"])
     injected = sum(r["injected"] for r in rows)
     lines.append("")
+    for r in rows:
+        if r["faults"]:
+            lines.append("- %s: %s" % (r["fault"], "; ".join(r["faults"])))
+    lines.append("")
     lines.append("Faults injected: %d in %d scenarios; survived: %d of %d; secrets in the -vvv logs: %d%s" % (
         injected, len(rows), survived, len(rows), len(hits), (" (" + ", ".join(hits[:5]) + ")") if hits else ""))
     return "\n".join(lines)

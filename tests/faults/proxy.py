@@ -74,6 +74,8 @@ class FaultProxy:
 
         self.server = http.server.ThreadingHTTPServer(listen, Handler)
         self.server.daemon_threads = True
+        # A client killed mid-request (kill -9 faults) is expected, not worth a traceback.
+        self.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
         self.server.socket = server_ctx.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
