@@ -56,6 +56,8 @@ CERTS = [
 PLAYBOOK = os.path.join(ROOT, "tests", "faults", "fleet.yml")
 SSH_WRAPPER = os.path.join(ROOT, "tests", "faults", "ssh-wrapper.sh")
 VENV_BIN = os.environ.get("FAULTS_VENV_BIN", os.path.dirname(sys.executable))
+# The role's install task (block names are not printed, task names are).
+INSTALL_TASK = "TASK [certfleet.acme.certificate : The certificate files and nginx server blocks are installed"
 TEMP_PATTERNS = (re.compile(r"\.tmp$"), re.compile(r"^\.partial-"), re.compile(r"^\.ansible_tmp"))
 
 
@@ -426,7 +428,7 @@ class Suite:
         run = self.run("node-faults", node_ssh=SSH_WRAPPER,
                        reload_cmd={"web2": "/bin/sh -c 'echo fault suite: reload refused >&2; exit 1'"},
                        env={"FAULTS_SSH_STATE": state, "FAULTS_SSH_DOWN_HOST": NODES["web3"]})
-        run.watchers.append(lambda line: open(down, "w").close() if "Install, check and reload" in line else None)
+        run.watchers.append(lambda line: open(down, "w").close() if INSTALL_TASK in line else None)
         run.start().wait()
         if os.path.exists(down):
             os.unlink(down)
@@ -573,7 +575,7 @@ def main() -> int:
                 lambda m, p, s: "/chalZ/" in p and s == 200)), {}),
             ("kill -9 during the store write", "", suite.kill_when("kill-store", suite.on_store_write), {}),
             ("kill -9 during install", "", suite.kill_when("kill-install", suite.on_line(
-                "The certificate files and nginx server blocks are installed", 0.8)), {}),
+                INSTALL_TASK, 0.8)), {}),
             ("four concurrent runs", "", suite.concurrent, {"resume": False, "count": 4}),
             ("web3 unreachable mid-deploy, reload fails on web2", r"web3.*(?i:unreachable|refused)",
              suite.node_faults, {"expect_also": r"web2.*reload", "count": 2}),
