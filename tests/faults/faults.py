@@ -322,7 +322,7 @@ class Suite:
                 problems.append("%s failed without a message" % r.label)
         for pattern in filter(None, (expect, expect_also)):
             if not faulted.ok and not any(re.search(pattern, m) for m in messages):
-                problems.append("no message names the cause (/%s/): %s" % (pattern, messages[:3]))
+                problems.append("no message names the cause (/%s/): %s" % (pattern, [m[:150] for m in messages[:3]]))
         serving = served()
         broken = sorted(k for k, v in serving.items() if v is None)
         if broken:
