@@ -13,11 +13,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(ROOT)/tests/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help deps venv link lab-up lab-down lab-status demo test sanity unit integration bench build clean
+.PHONY: help deps venv link lab-up lab-down lab-status demo test sanity unit integration faults bench build clean
 
 help:
 	@echo "make demo   - install what is needed, start the lab, issue a certificate for the fleet, show what every node serves"
 	@echo "make test   - sanity, unit and integration tests against the lab"
+	@echo "make faults - the fault suite: the role under CA errors, kills, unreachable hosts, a full disk (own lab, own netns)"
 	@echo "make bench  - benchmark against community.crypto and certbot on the lab"
 	@echo "make lab-up / lab-down / lab-status"
 
@@ -64,6 +65,12 @@ unit: venv link
 integration: deps
 	LAB_TRAEFIK=0 bash tests/lab/lab.sh up
 	bash tests/integration/run.sh
+
+# The fault suite starts a lab of its own in the network namespace cf-faults (LAB_DIR
+# /var/tmp/cf-faults): it never touches the shared lab. Figures: tests/faults/RESULTS.md.
+faults: deps
+	bash tests/lab/build-pebble.sh >/dev/null
+	bash tests/faults/run.sh
 
 test: deps
 	bash tests/lab/build-pebble.sh --background >/dev/null    # overlaps sanity and unit tests

@@ -294,7 +294,19 @@ class AcmeConnection(object):
         return messages.Authorization.from_json(self.post_as_get(url, "the authorization").json())
 
     def answer(self, challenge_url: str) -> None:
-        self.post(challenge_url, challenges.HTTP01Response(), "the challenge answer")
+        """Answer a challenge. When the answer to an earlier attempt was lost (a dropped
+        connection after the CA acted), the repeated answer is refused because the challenge is
+        no longer pending: re-read it, and a challenge the CA is processing or done with counts
+        as answered."""
+        try:
+            self.post(challenge_url, challenges.HTTP01Response(), "the challenge answer")
+        except ProtocolError as refused:
+            try:
+                status = self.post_as_get(challenge_url, "the challenge").json().get("status")
+            except (ProtocolError, ValueError, AttributeError):
+                status = None
+            if status not in ("processing", "valid", "invalid"):
+                raise refused
 
     def wait_authorizations(self, urls: t.Sequence[str], poller: Poller) -> t.Dict[str, t.Any]:
         """Poll every authorization until none is pending; return url -> Authorization."""
