@@ -419,8 +419,8 @@ def run_case(case: str, count: int, rep: int, timeout: float, profile: bool = Fa
             out["errors"].append("%s %s: %s" % (case, phase, "; ".join(problems[:5])))
             out[phase] = None
             break
-        log("%-16s N=%-3d K=%-2d %-7s %-6s %7.2f s" % (case, count, len(NODES), "profile" if profile else "run %d" % rep,
-                                                    phase, run.seconds))
+        what = "profile" if profile else "run %d" % rep
+        log("%-16s N=%-3d K=%-2d %-7s %-6s %7.2f s" % (case, count, len(NODES), what, phase, run.seconds))
         if profile:
             out[phase + "_profile"] = env["BENCH_PROFILE_FILE"]
     left = clean(case)

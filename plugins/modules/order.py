@@ -288,7 +288,10 @@ certificates:
       returned: when O(state=valid) and valid
     lease_expires: {description: "When the lease of O(run_id) ends (ISO 8601, UTC).", type: str, returned: "when O(run_id) is set and status is V(pending)"}
     chain_issuer: {description: "The issuer common name of the top certificate of the chain stored.", type: str, returned: when issued by this run}
-    chain_note: {description: "Why the default chain was stored although O(preferred_chain) asked for another.", type: str, returned: when no chain matched O(preferred_chain)}
+    chain_note:
+      description: "Why the default chain was stored although O(preferred_chain) asked for another."
+      type: str
+      returned: when no chain matched O(preferred_chain)
     abandoned_order: {description: The order given up because its certificate did not match its key or names., type: str, returned: when an order was abandoned}
     cert: {description: PEM leaf certificate., type: str, returned: when O(state=valid) and O(return_content)}
     chain: {description: PEM intermediate certificates., type: str, returned: when O(state=valid) and O(return_content)}

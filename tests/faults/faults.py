@@ -343,8 +343,8 @@ class Suite:
                "seconds": round(time.time() - started), "survived": not problems, "problems": problems,
                "faults": injected}
         self.rows.append(row)
-        print("faults: %s: %s (%ds) %s" % (name, "survived" if not problems else "FAILED", row["seconds"],
-                                          "; ".join(problems)), flush=True)
+        verdict = "survived" if not problems else "FAILED"
+        print("faults: %s: %s (%ds) %s" % (name, verdict, row["seconds"], "; ".join(problems)), flush=True)
 
     # -- the individual faults -----------------------------------------------------------------
     def plain(self) -> t.List[Run]:

@@ -17,7 +17,10 @@ import random
 import threading
 import typing as t
 
-from cryptography import x509
+try:
+    from cryptography import x509
+except ImportError:   # the modules check for cryptography (check_libraries) before any use
+    x509 = None
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso
