@@ -55,7 +55,9 @@ demo: deps
 	fi
 	ansible-playbook -i tests/lab/inventory.yml tests/lab/demo/demo.yml -e demo_hosts=$$hosts
 
-sanity: venv
+sanity: venv link
+	bash tests/sanity/lint.sh
+	bash tests/sanity/docs-lint.sh
 	bash tests/sanity/run.sh
 
 unit: venv link

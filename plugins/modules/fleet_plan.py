@@ -8,7 +8,7 @@ short_description: The fleet plan of the certfleet.acme.certificate role (contro
 version_added: 0.2.0
 author: certfleet maintainers (@certfleet)
 description:
-  - Runs one planning step of the role M(certfleet.acme.certificate) on the controller; it never
+  - Runs one planning step of the role P(certfleet.acme.certificate#role) on the controller; it never
     connects to a host and never changes anything. The role calls it; a playbook of your own can
     call it too, for example to see the plan of an inventory in check mode.
   - O(step=node) normalises one node's settings (the role's per-node variables).
