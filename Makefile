@@ -13,11 +13,12 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(ROOT)/tests/ansible.cfg
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: help deps venv link lab-up lab-down lab-status demo test sanity unit integration bench build clean
+.PHONY: help deps venv link lab-up lab-down lab-status demo test sanity unit integration molecule bench build clean
 
 help:
 	@echo "make demo   - install what is needed, start the lab, issue a certificate for the fleet, show what every node serves"
 	@echo "make test   - sanity, unit and integration tests against the lab"
+	@echo "make molecule - the Molecule scenario extensions/molecule/lab (converge, idempotence, verify) on the lab"
 	@echo "make bench  - benchmark against community.crypto and certbot on the lab"
 	@echo "make lab-up / lab-down / lab-status"
 
@@ -73,6 +74,10 @@ test: deps
 	$(MAKE) --no-print-directory sanity
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory integration
+
+# Molecule finds collection scenarios under extensions/molecule/ from the collection root.
+molecule: lab-up
+	molecule test -s lab
 
 build: venv
 	mkdir -p $(BUILD)
