@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the lint scripts: $root is the tree, and it is linked as
 # ansible_collections/certfleet/acme on ANSIBLE_COLLECTIONS_PATH (the link the unit tests and the
 # Makefile use: .build/collections/ansible_collections/certfleet/acme).
