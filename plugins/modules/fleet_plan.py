@@ -8,7 +8,7 @@ short_description: The fleet plan of the certfleet.acme.certificate role (contro
 version_added: 0.2.0
 author: certfleet maintainers (@certfleet)
 description:
-  - Runs one planning step of the role M(certfleet.acme.certificate) on the controller; it never
+  - Runs one planning step of the role P(certfleet.acme.certificate#role) on the controller; it never
     connects to a host and never changes anything. The role calls it; a playbook of your own can
     call it too, for example to see the plan of an inventory in check mode.
   - O(step=node) normalises one node's settings (the role's per-node variables).
@@ -18,7 +18,13 @@ description:
   - The other steps derive what the role does next from the plan and from module results, keyed by
     certificate, node and endpoint; O(step=gate) fails every node whose store-host step failed or
     was unreachable.
-  - The logic is in C(plugins/plugin_utils/fleet.py) and has unit tests.
+  - O(step=dns_options) reads, from the controller's environment, the variables that O(provider)
+    declares for its options (for example C(PDNS_API_KEY) of V(powerdns)), where AWX credentials
+    and execution environments put them, and returns them with O(provider_options) over them, for
+    O(certfleet.acme.dns_challenge#module:provider_options) on a store host that does not have them.
+    Its result holds secrets - register it with C(no_log).
+  - The logic is in C(plugins/plugin_utils/fleet.py) and C(plugins/plugin_utils/dns_env.py) and has
+    unit tests.
 extends_documentation_fragment:
   - certfleet.acme.attributes
 attributes:
@@ -34,7 +40,7 @@ options:
     description: The planning step.
     type: str
     required: true
-    choices: [node, plan, gate, issued, install, verify, verdict, rollback_report, summary, report]
+    choices: [node, plan, gate, issued, install, verify, verdict, rollback_report, summary, report, dns_options]
   settings:
     description: With O(step=node), the node's settings (the role passes its per-node variables).
     type: dict
@@ -95,6 +101,12 @@ options:
     description: With O(step=verdict), a later install step of this node failed (roll back what succeeded).
     type: bool
     default: false
+  provider:
+    description: With O(step=dns_options), the DNS provider (the role's C(certfleet_dns_provider)); none for http-01.
+    type: str
+  provider_options:
+    description: With O(step=dns_options), the explicit provider options; they win over the environment.
+    type: dict
 notes:
   - This is an action plugin; C(delegate_to) and the connection are ignored.
 """
@@ -212,6 +224,17 @@ rows:
 flagged:
   description: With the second O(step=report), one line per row that needs attention.
   returned: O(step=report)
+  type: list
+  elements: str
+options:
+  description:
+    - With O(step=dns_options), the provider options for M(certfleet.acme.dns_challenge) (holds
+      credentials).
+  returned: O(step=dns_options)
+  type: dict
+from_env:
+  description: With O(step=dns_options), the names of the options taken from the environment (names only).
+  returned: O(step=dns_options)
   type: list
   elements: str
 """
