@@ -56,9 +56,10 @@ options:
     type: dict
   results:
     description:
-      - With O(step=gate), the registered results of store-host steps, by a name for the message.
+      - With O(step=gate), the registered results of store-host steps, by a name for the message
+        (a dict), or a list of C(name)/C(result) dicts when a name holds variables.
       - With O(step=rollback_report), the rollback results by module (C(cert_install), C(haproxy), C(traefik)).
-    type: dict
+    type: raw
   preflight:
     description: With O(step=gate), the M(certfleet.acme.challenge_check) result whose misses stop the run.
     type: dict

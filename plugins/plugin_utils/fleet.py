@@ -358,8 +358,12 @@ def bundle_names(issued: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[str]:
     return sorted(name for name, cert in issued.items() if cert.get("status") == "valid")
 
 
-def store_step_failure(results: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]]) -> t.Optional[str]:
-    """The first store-host step that failed or whose host was unreachable, as one sentence."""
+def store_step_failure(results: t.Any) -> t.Optional[str]:
+    """The first store-host step that failed or whose host was unreachable, as one sentence.
+    ``results``: step name -> registered result, or a list of ``{name, result}`` (a name with
+    variables in it: Ansible does not template dictionary keys)."""
+    if isinstance(results, list):
+        results = dict((entry.get("name"), entry.get("result")) for entry in results)
     for step, result in results.items():
         if not result:
             continue
@@ -375,9 +379,9 @@ def preflight_failure(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[t
     if not result or result.get("skipped") or not result.get("misses"):
         return None
     missing = result.get("nodes_missing") or []
+    where = " (missing on %s)" % ", ".join(missing) if missing else ""
     head = ("http-01 preflight: %d of %d fetches did not return the key authorization%s; the CA was "
-            "not asked to validate anything." % (len(result["misses"]), result.get("fetches") or 0,
-                                                  " (missing on %s)" % ", ".join(missing) if missing else ""))
+            "not asked to validate anything." % (len(result["misses"]), result.get("fetches") or 0, where))
     return [head] + list(result.get("table") or [])
 
 
@@ -578,13 +582,15 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
     servers_changed = bool(nginx.get("changed") or apache.get("changed"))
     verdict: t.Dict[str, t.Any] = {"node": host, "misses": node_misses, "ok": not node_misses,
                                    "rollback": None, "commit": None}
-    proxies = {}
+    proxies, proxy_changed = {}, {}
     for target in PROXY_TARGETS:
         res = _ok(installed.get(target))
         names = [c["name"] for c in res.get("certificates") or []
                  if c.get("changed") and c.get("previous_serial") and c.get("previous_serial") != c.get("serial")]
         proxies[target] = {"certificates": [{"name": n} for n in names],
                            "verify": proxy_verify(plan, host, names)} if names else None
+        changed_names = [c["name"] for c in res.get("certificates") or [] if c.get("changed")]
+        proxy_changed[target] = {"certificates": [{"name": n} for n in changed_names]} if changed_names else None
     if node_misses or failed:
         verdict["ok"] = False
         verdict["rollback"] = {
@@ -594,10 +600,13 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
                              "deploy_hooks": list(plan["nodes"][host]["settings"].get("deploy_hooks") or [])}
             if changed or servers_changed else None,
             "haproxy": proxies["haproxy"], "traefik": proxies["traefik"]}
-    elif changed or servers_changed:
-        verdict["commit"] = {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
+    elif changed or servers_changed or any(proxy_changed.values()):
+        verdict["commit"] = {
+            "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
                              "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None,
                              "apache": {"conf_path": apache["conf_path"]} if apache.get("conf_path") else None}
+            if changed or servers_changed else None,
+            "haproxy": proxy_changed["haproxy"], "traefik": proxy_changed["traefik"]}
     return verdict
 
 

@@ -161,6 +161,8 @@ def test_plan_defaults_and_profile():
      "issuance failed: urn:ietf:params:acme:error:unauthorized 403"),
     ({"a": {}, "issuance": {"unreachable": True, "msg": "ssh: connect to host 127.0.0.30 port 22"}},
      "issuance: the store host was unreachable (ssh: connect to host 127.0.0.30 port 22)"),
+    ([{"name": "dns-01 records through rfc2136", "result": {"failed": True, "msg": "REFUSED"}}],
+     "dns-01 records through rfc2136 failed: REFUSED"),
 ])
 def test_store_step_failure(results, message):
     assert fleet.store_step_failure(results) == message
@@ -249,8 +251,8 @@ def test_verify_checks_and_endpoints():
         ("web1", "www.example.test", "aa"), ("web1", "example.test", "aa"),
         ("web2", "www.example.test", "aa"), ("web2", "example.test", "aa"), ("lb1", "lb.example.test", "bb")]
     endpoints = fleet.unique_endpoints(checks + checks)
-    assert len(endpoints) == 5 and endpoints[0] == {"host": "127.0.0.11", "port": 443,
-                                                      "server_name": "www.example.test", "expect_serial": "aa"}
+    first = {"host": "127.0.0.11", "port": 443, "server_name": "www.example.test", "expect_serial": "aa"}
+    assert len(endpoints) == 5 and endpoints[0] == first
     assert fleet.verify_checks(plan(), ["web2"], {}) == []
 
 
@@ -289,7 +291,8 @@ def test_verdict_rollback_and_commit():
     good = fleet.check_results(checks, served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.11", "example.test", "aa")))
     verdict = fleet.node_verdict(p, "web1", good, INSTALLED)
     assert verdict["ok"] and verdict["rollback"] is None
-    assert verdict["commit"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    assert verdict["commit"]["cert_install"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    assert verdict["commit"]["haproxy"] is None and verdict["commit"]["traefik"] is None
     nothing = fleet.node_verdict(p, "web1", good, {"cert_install": {"certificates": [], "nginx": {"changed": False}}})
     assert nothing["commit"] is None and nothing["rollback"] is None
 
@@ -301,6 +304,8 @@ def test_verdict_failed_later_step_and_proxies():
     assert verdict["rollback"]["haproxy"]["certificates"] == [{"name": "lb"}]
     assert verdict["rollback"]["haproxy"]["verify"][0]["server_name"] == "lb.example.test"
     assert verdict["rollback"]["cert_install"] is None
+    ok = fleet.node_verdict(p, "lb1", [], installed)
+    assert ok["commit"] == {"cert_install": None, "haproxy": {"certificates": [{"name": "lb"}]}, "traefik": None}
     failed_module = {"haproxy": {"failed": True, "certificates": installed["haproxy"]["certificates"]}}
     assert fleet.node_verdict(p, "lb1", [], failed_module, failed=True)["rollback"]["haproxy"] is None
 
@@ -435,7 +440,7 @@ def test_verdict_apache_rollback_carries_hooks_and_commit():
                                   "reload_command": "apachectl graceful", "test_command": "apachectl configtest"}
     assert rollback["nginx"] is None and rollback["deploy_hooks"] == ["systemctl reload postfix"]
     verdict = fleet.node_verdict(p, "web2", [], installed)
-    assert verdict["commit"]["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf"}
+    assert verdict["commit"]["cert_install"]["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf"}
 
 
 def test_rollback_report_apache_and_hooks():
