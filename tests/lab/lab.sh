@@ -836,8 +836,10 @@ Protocols http/1.1
 </Directory>
 DirectoryIndex index.html
 
+# The virtual hosts are on ${ip}, not *: Apache picks among those of the exact address first, so
+# the file cert_install writes must name it too (the role does: the node's address).
 # Port 80 (any Host): ACME http-01 tokens from the web root; everything else to https.
-<VirtualHost *:80>
+<VirtualHost ${ip}:80>
     ServerName ${ZONE}
     DocumentRoot "${prefix}/www"
     <Directory "${prefix}/www/.well-known/acme-challenge">
@@ -849,8 +851,8 @@ DirectoryIndex index.html
 </VirtualHost>
 
 # Port 443 default (first) virtual host (no SNI / unknown name): the placeholder certificate.
-# cert_install's VirtualHosts (*:443, one per certificate) come after it, from conf.d/.
-<VirtualHost *:443>
+# cert_install's VirtualHosts (${ip}:443, one per certificate) come after it, from conf.d/.
+<VirtualHost ${ip}:443>
     ServerName ${ZONE}
     SSLEngine on
     SSLCertificateFile "${tls}/fullchain.pem"
