@@ -711,12 +711,14 @@ def summary(plan: t.Mapping[str, t.Any], planned: t.Optional[t.Mapping[str, t.An
                 failed.append(host)
         good = [r for r in mine if r["ok"]]
         action = state.get("action") or plans.get(name, {}).get("action") or "none"
+        ari = state.get("ari") if "ari" in state else plans.get(name, {}).get("ari")
         not_after = state.get("not_after")
         expires = parse_iso(not_after) if not_after else None
         rows.append({
             "name": name,
             "action": ("would " + action) if check_mode and action != "none" else action,
             "reason": state.get("reason") or plans.get(name, {}).get("reason") or "",
+            "ari": ari,
             "identifiers": cert["identifiers"],
             "serial": state.get("serial"),
             "not_after": not_after,
@@ -732,11 +734,18 @@ def summary(plan: t.Mapping[str, t.Any], planned: t.Optional[t.Mapping[str, t.An
     return rows
 
 
+def _status_text(row: t.Mapping[str, t.Any]) -> str:
+    """``up to date``, or the action and its reason; with ARI the reason (the CA's window and the
+    chosen time) is shown for an up-to-date certificate too."""
+    if row["action"] == "none":
+        return "up to date (%s)" % row["reason"] if row.get("ari") and row["reason"] else "up to date"
+    return "%s (%s)" % (row["action"], row["reason"])
+
+
 def summary_lines(rows: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
     out = []
     for row in rows:
-        line = "%s: %s" % (row["name"], "up to date" if row["action"] == "none"
-                           else "%s (%s)" % (row["action"], row["reason"]))
+        line = "%s: %s" % (row["name"], _status_text(row))
         if row["serial"]:
             line += "; serial %s, expires %s (%d days)" % (row["serial"], (row["not_after"] or "")[:10],
                                                            int(row["days_left"] or 0))
@@ -790,7 +799,8 @@ def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.
                      "days_left": got.get("days_left"), "renewal_due": got.get("renewal_due"),
                      "names": got.get("names") or [], "alpn": got.get("alpn_protocol"),
                      "error": got.get("error"),
-                     "stored_serial": (stored.get(check["certificate"]) or {}).get("serial")})
+                     "stored_serial": (stored.get(check["certificate"]) or {}).get("serial"),
+                     "ari": (stored.get(check["certificate"]) or {}).get("ari")})
     serials: t.Dict[str, t.Set[t.Any]] = {}
     for row in rows:
         serials.setdefault(row["identifier"], set()).add(row["serial"])
@@ -806,6 +816,10 @@ def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.
             flags.append("not the certificate in the store (%s)" % row["stored_serial"])
         if row["renewal_due"]:
             flags.append("renewal due")
+        if row["ari"]:
+            store_state = stored.get(row["certificate"]) or {}
+            if store_state.get("action") not in (None, "none"):
+                flags.append("renewal due: %s" % store_state.get("reason"))
         if min_days is not None and row["days_left"] is not None and row["days_left"] < min_days:
             flags.append("expires in %s days (under %s)" % (row["days_left"], min_days))
         row["matches_store"] = None if not (row["serial"] and row["stored_serial"]) else \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# certfleet test lab: Pebble x4, BIND9, PowerDNS, three nginx web nodes, an Apache httpd node,
-# HAProxy, Traefik, sshd.
+# certfleet test lab: Pebble x4, BIND9, PowerDNS, LAB_NODES nginx web nodes (3 by default), an
+# Apache httpd node, HAProxy, Traefik, sshd.
 #
 #   lab.sh up                 generate missing material, (re)write configs, start what is not
 #                             running, wait (bounded) until every service answers
@@ -47,7 +47,19 @@ PDNS_ZONE=pdns.test
 VALIDATION_ZONE=acme-validation.test
 DELEGATED_NAME=delegated # _acme-challenge.delegated.example.test CNAME delegated.acme-validation.test.
 EAB_KID=lab-kid
-NODES=(web1 web2 web3)
+# Web nodes: LAB_NODES=K (1..99, default 3) nginx nodes web1..webK. webN listens on 127.0.0.1N
+# (the digits of N after "127.0.0.1"): web1-web9 on 127.0.0.11-.19, web10-web99 on
+# 127.0.0.110-.199, so no node ever takes Traefik's 127.0.0.20 or another lab address. `up`
+# records K in $LAB_DIR/lab-nodes; later commands without LAB_NODES use that number.
+LAB_NODES_FILE="${LAB_DIR}/lab-nodes"
+if [[ -z ${LAB_NODES:-} && -s ${LAB_NODES_FILE} ]]; then LAB_NODES=$(<"${LAB_NODES_FILE}"); fi
+LAB_NODES="${LAB_NODES:-3}"
+[[ ${LAB_NODES} =~ ^[1-9][0-9]?$ ]] || {
+  printf 'lab.sh: ERROR: LAB_NODES must be a number from 1 to 99, not %s\n' "${LAB_NODES}" >&2
+  exit 2
+}
+NODES=()
+for ((_n = 1; _n <= LAB_NODES; _n++)); do NODES+=("web${_n}"); done
 PEBBLES=(pebble pebble-short pebble-eab pebble-old)
 # pebble and pebble-short run the current Pebble (built once from its Go module by
 # build-pebble.sh, cached outside the repository: renewalInfo, profiles); pebble-eab and
@@ -56,21 +68,17 @@ PEBBLES_BUILT=(pebble pebble-short)
 # Alternate roots (PEBBLE_ALTERNATE_ROOTS) on the main CA: each order offers 1 + this many
 # chains; save_pebble_roots saves every root and intermediate.
 PEBBLE_MAIN_ALTERNATE_ROOTS=1
-# Apache httpd node (Debian's apache2, mpm_event, mod_ssl, mod_http2) on 127.0.0.14; HAProxy sends
-# http-01 requests for APACHE_ZONE and the names under it there, every other name to web1-3.
-# LAB_APACHE=0 leaves it out.
-APACHE_NODE=web4
+# Apache httpd node apache1 (Debian's apache2, mpm_event, mod_ssl, mod_http2) on 127.0.0.30, an
+# address no nginx node takes; HAProxy sends http-01 requests for APACHE_ZONE and the names under
+# it there, every other name round robin to the nginx nodes. LAB_APACHE=0 leaves it out.
+APACHE_NODE=apache1
+APACHE_IP=127.0.0.30
 APACHE_ZONE=apache.example.test
 APACHE_BIN=/usr/sbin/apache2
 APACHE_MODULES=/usr/lib/apache2/modules
+if [[ ${LAB_APACHE:-1} == 0 ]]; then APACHE_NODE=""; fi
 # Start order; `down` stops in reverse order.
-SERVICES=(named pdns pebble pebble-short pebble-eab pebble-old web1 web2 web3 "${APACHE_NODE}" haproxy traefik sshd)
-if [[ ${LAB_APACHE:-1} == 0 ]]; then
-  APACHE_NODE=""
-  _services=()
-  for _svc in "${SERVICES[@]}"; do [[ ${_svc} == web4 ]] || _services+=("${_svc}"); done
-  SERVICES=("${_services[@]}")
-fi
+SERVICES=(named pdns pebble pebble-short pebble-eab pebble-old "${NODES[@]}" ${APACHE_NODE:+"${APACHE_NODE}"} haproxy traefik sshd)
 # Traefik (built once from its Go module by build-traefik.sh, cached outside the repository) on
 # its own address; LAB_TRAEFIK=0 leaves it out (no Go toolchain or module proxy).
 TRAEFIK_IP=127.0.0.20
@@ -98,7 +106,8 @@ declare -A CHANGED=()
 # Pids stopped by this run (`down` waits briefly until they are reaped, so `ps` is clean).
 STOPPED_PIDS=()
 
-node_ip() { echo "127.0.0.1${1#web}"; } # web1 -> 127.0.0.11, web4 -> 127.0.0.14
+# web1 -> 127.0.0.11, web12 -> 127.0.0.112; the Apache node -> APACHE_IP.
+node_ip() { if [[ $1 == "${APACHE_NODE:-"-"}" ]]; then echo "${APACHE_IP}"; else echo "127.0.0.1${1#web}"; fi; }
 node_prefix() { echo "${NODES_DIR}/$1"; }
 # Every web node: the nginx ones and, unless LAB_APACHE=0, the Apache one.
 all_nodes() { printf '%s\n' "${NODES[@]}" ${APACHE_NODE:+"${APACHE_NODE}"}; }
@@ -152,7 +161,7 @@ svc_log() {
     pebble*) echo "${PEBBLE_DIR}/$1.log" ;;
     named) echo "${BIND_DIR}/named.log" ;;
     pdns) echo "${PDNS_DIR}/pdns.log" ;;
-    web*) echo "$(node_prefix "$1")/logs/error.log" ;;
+    web* | "${APACHE_NODE:-"-"}") echo "$(node_prefix "$1")/logs/error.log" ;;
     haproxy) echo "${HAPROXY_DIR}/haproxy.log" ;;
     traefik) echo "${TRAEFIK_DIR}/traefik.log" ;;
     sshd) echo "${SSH_DIR}/sshd.log" ;;
@@ -176,7 +185,7 @@ svc_where() {
     web*) echo "$(node_ip "$1"):80, :443" ;;
     haproxy) echo "${LB_IP}:80 (http), :443 (TLS, certs/, h2 -> nodes' h2c :${H2C_PORT})" ;;
     traefik) echo "${TRAEFIK_IP}:80 (-> https), :443 (TLS, dynamic/, h2 -> nodes' h2c :${H2C_PORT})" ;;
-    sshd) echo "$(ssh_ips | paste -sd ' '):22" ;;
+    sshd) echo "$(node_ip web1)-$(node_ip "${NODES[-1]}")${APACHE_NODE:+", ${APACHE_IP}"}:22 ($(ssh_ips | wc -l) node addresses)" ;;
   esac
 }
 
@@ -223,10 +232,10 @@ check_service() {
     haproxy)
       [[ -S ${HAPROXY_DIR}/admin.sock ]] &&
         [[ $(lcurl -s -o /dev/null -w '%{http_code}' "http://${LB_IP}/" 2>/dev/null || true) == 301 ]] &&
-        [[ $(lcurl -sk --resolve "${ZONE}:443:${LB_IP}" "https://${ZONE}/" 2>/dev/null || true) == web[0-9] ]]
+        [[ $(lcurl -sk --resolve "${ZONE}:443:${LB_IP}" "https://${ZONE}/" 2>/dev/null || true) == web[0-9]* ]]
       ;;
     traefik)
-      [[ $(lcurl -sk --resolve "${ZONE}:443:${TRAEFIK_IP}" "https://${ZONE}/" 2>/dev/null || true) == web[0-9] ]]
+      [[ $(lcurl -sk --resolve "${ZONE}:443:${TRAEFIK_IP}" "https://${ZONE}/" 2>/dev/null || true) == web[0-9]* ]]
       ;;
     sshd)
       # A real key-based root login on each node address (what Ansible needs).
@@ -460,11 +469,11 @@ gen_ssh_keys() {
 # ---------------------------------------------------------------------------------------------
 
 # Profiles of the built Pebble (seconds). Pebble gives an order without a profile a random one
-# of these (on purpose), so the short-lived instance has 20 s in all of them: its renewal tests
+# of these (on purpose), so the short-lived instance has 60 s in all of them (20 s proved too short on a loaded 2-core machine): its renewal tests
 # must not get a 6-day certificate at random.
 pebble_profiles() {
   local classic=7776000 tlsserver=7776000 shortlived=518400
-  [[ $1 == pebble-short ]] && classic=20 tlsserver=20 shortlived=20
+  [[ $1 == pebble-short ]] && classic=60 tlsserver=60 shortlived=60
   cat <<EOF
     "profiles": {
       "classic": {"description": "${classic} s", "validityPeriod": ${classic}},
@@ -891,7 +900,8 @@ write_haproxy_cfg() {
     serversh2c+="    server ${n} $(node_ip "${n}"):${H2C_PORT} proto h2"$'\n'
   done
   if [[ -n ${APACHE_NODE} ]]; then
-    # ${APACHE_ZONE} and the names under it (www. too) go to the Apache node, the rest to web1-3.
+    # ${APACHE_ZONE} and the names under it (www. too) go to the Apache node, the rest round robin
+    # to the nginx nodes.
     printf -v apache_acl '    %s\n' \
       "acl apache_name req.hdr(host),lower,field(1,:) -m str ${APACHE_ZONE}" \
       "acl apache_name req.hdr(host),lower,field(1,:) -m end .${APACHE_ZONE}" \
@@ -903,7 +913,7 @@ write_haproxy_cfg() {
   mkdir -p "${HAPROXY_DIR}"
   gen_lb_placeholder
   if install_content "${HAPROXY_DIR}/haproxy.cfg" 0644 <<EOF; then CHANGED[haproxy]=1; fi
-# Generated by tests/lab/lab.sh: load balancer ${LB_IP} in front of the three web nodes.
+# Generated by tests/lab/lab.sh: load balancer ${LB_IP} in front of the ${#NODES[@]} web nodes.
 # Runs in master-worker mode in the foreground (-W -db); reload: kill -USR2 <master pid>.
 # No health checks on purpose: a node that is down or lacks a token must show up as an error,
 # not be routed around. Drain a node with the admin socket instead, e.g.
@@ -964,7 +974,7 @@ write_traefik_conf() {
   done
   mkdir -p "${TRAEFIK_DIR}/dynamic" "${TRAEFIK_DIR}/certs"
   if install_content "${TRAEFIK_DIR}/traefik.yml" 0644 <<EOF; then CHANGED[traefik]=1; fi
-# Generated by tests/lab/lab.sh: Traefik on ${TRAEFIK_IP} in front of the three web nodes.
+# Generated by tests/lab/lab.sh: Traefik on ${TRAEFIK_IP} in front of the ${#NODES[@]} web nodes.
 # Static configuration (a change means a restart); dynamic/ is watched and reloaded live.
 global:
   checkNewVersion: false
@@ -1014,11 +1024,19 @@ EOF
 }
 
 write_sshd_config() {
+  local ip listen=""
+  # sshd opens at most 16 listen sockets (MAX_LISTEN_SOCKS): beyond 15 node addresses (the Apache
+  # node's included) it listens on the wildcard address, which reaches every node address too
+  # (such a lab needs port 22 free on all addresses: run it in a network namespace of its own).
+  if (($(ssh_ips | wc -l) > 15)); then
+    listen="ListenAddress 0.0.0.0"$'\n'
+  else
+    for ip in $(ssh_ips); do listen+="ListenAddress ${ip}"$'\n'; done
+  fi
   if install_content "${SSH_DIR}/sshd_config" 0644 <<EOF; then CHANGED[sshd]=1; fi
 # Generated by tests/lab/lab.sh: one sshd for the lab nodes (they share this machine).
 Port 22
-$(ssh_ips | sed 's/^/ListenAddress /')
-HostKey ${SSH_DIR}/ssh_host_ed25519_key
+${listen}HostKey ${SSH_DIR}/ssh_host_ed25519_key
 PidFile ${SSH_DIR}/sshd.pid
 AuthorizedKeysFile ${SSH_DIR}/authorized_keys
 PermitRootLogin prohibit-password
@@ -1085,14 +1103,46 @@ export LAB_SSH_KEY=$(printf '%q' "${SSH_DIR}/id_ed25519")
 EOF
   # Inventory and vars with this LAB_DIR substituted (identical to the committed files when
   # LAB_DIR is the default), for runs with a non-default LAB_DIR.
-  local f
+  # With LAB_NODES other than 3 the web hosts (inventory) and lab_web_nodes (vars) list every node.
+  local f text
   for f in inventory.yml lab-vars.yml; do
     if [[ -f ${SCRIPT_DIR}/${f} ]]; then
-      local text
       text=$(<"${SCRIPT_DIR}/${f}")
+      if [[ ${#NODES[@]} -ne 3 ]]; then text=$(with_nodes "${f}" "${text}"); fi
       printf '%s\n' "${text//"${DEFAULT_LAB_DIR}"/"${LAB_DIR}"}" | without_apache | install_content "${LAB_DIR}/${f}" 0644 || true
     fi
   done
+  echo "${#NODES[@]}" | install_content "${LAB_NODES_FILE}" 0644 || true
+}
+
+# The committed inventory.yml / lab-vars.yml (which list web1..web3) with every node of NODES:
+# the web1..web3 entries are replaced by generated ones of the same form. They end at the first
+# line indented less than they are (the next group or variable, e.g. the Apache node's lines).
+with_nodes() {
+  local f=$1 text=$2 head rest old n p entries=""
+  if [[ ${f} == inventory.yml ]]; then
+    head=${text%%$'\n'"        web1:"*}
+    rest=${text:${#head}+1}
+    old=${rest%%$'\n'"    "[!\ ]*}
+    for n in "${NODES[@]}"; do
+      p="${DEFAULT_LAB_DIR}/nodes/${n}"
+      entries+="        ${n}:
+          ansible_host: $(node_ip "${n}")
+          lab_node_prefix: ${p}
+          lab_webroot: ${p}/www
+          lab_tls_dir: ${p}/tls
+          lab_conf_d: ${p}/conf.d
+          lab_nginx_test_cmd: /usr/sbin/nginx -p ${p} -c conf/nginx.conf -t
+          lab_nginx_reload_cmd: /usr/sbin/nginx -p ${p} -c conf/nginx.conf -s reload
+"
+    done
+  else
+    head=${text%%$'\n'"lab_web_nodes:"*}$'\n'"lab_web_nodes:"
+    rest=${text:${#head}+1}
+    old=${rest%%$'\n'[!\ ]*}
+    for n in "${NODES[@]}"; do entries+="  ${n}: $(node_ip "${n}")"$'\n'; done
+  fi
+  printf '%s\n%s%s' "${head}" "${entries%$'\n'}" "${rest:${#old}}"
 }
 
 # Save each Pebble's issuing roots and intermediates (new on every Pebble start) for TLS checks:
@@ -1229,7 +1279,7 @@ ensure_service() {
   local svc=$1 pid
   if pid=$(svc_pid "${svc}"); then
     if [[ -n ${CHANGED[${svc}]:-} ]]; then
-      if [[ ${svc} == web* ]]; then
+      if [[ ${svc} == web* || ${svc} == "${APACHE_NODE:-"-"}" ]]; then
         reload_node "${svc}"
         say "${svc}: reloaded (config or certificate changed)"
       elif [[ ${svc} == haproxy ]]; then

@@ -376,6 +376,44 @@ def test_report_rows_flags():
     assert table[0].split()[:3] == ["NODE", "NAME", "SERIAL"] and len(table) == 5
 
 
+ARI = {"window_start": "2027-01-01T00:00:00Z", "window_end": "2027-01-02T00:00:00Z",
+       "renew_at": "2027-01-01T06:00:00Z", "explanation_url": None, "retry_after": "2026-12-01T18:00:00Z"}
+ARI_REASON = "ARI window 2027-01-01T00:00:00Z to 2027-01-02T00:00:00Z: renew at 2027-01-01T06:00:00Z"
+
+
+@pytest.mark.parametrize("state, line, ari", [
+    ({"action": "none", "reason": ARI_REASON, "ari": ARI}, "www: up to date (%s); " % ARI_REASON, ARI),
+    ({"action": "renew", "reason": ARI_REASON + " (reached)", "ari": ARI},
+     "www: renew (%s (reached)); " % ARI_REASON, ARI),
+    ({"action": "none", "reason": "valid until 2027-02-01T00:00:00Z", "ari": None}, "www: up to date; ", None),
+])
+def test_summary_shows_the_ari_window_and_reason(state, line, ari):
+    issued = {"www": dict(state, name="www", serial="aa", not_after="2027-03-01T12:00:00Z", status="valid")}
+    rows = fleet.summary(plan(), None, issued, [], HOSTS, HOSTS, False, NOW)
+    assert rows[0]["ari"] == ari
+    assert fleet.summary_lines(rows)[0].startswith(line)
+
+
+def test_summary_check_mode_takes_ari_from_the_plan():
+    planned = {"certificates": [{"name": "www", "action": "none", "reason": ARI_REASON, "ari": ARI}]}
+    rows = fleet.summary(plan(), planned, {}, [], HOSTS, HOSTS, True, NOW)
+    assert rows[0]["ari"] == ARI and fleet.summary_lines(rows)[0].startswith("www: up to date (ARI window")
+
+
+def test_report_rows_carry_ari_and_flag_an_ari_renewal():
+    checks = fleet.report_checks(plan(), ["web1"])
+    answers = served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.11", "example.test", "aa"))
+    for e in answers["endpoints"]:
+        e["names"] = ["www.example.test", "example.test"]
+    due = {"www": {"serial": "aa", "action": "renew", "reason": ARI_REASON + " has passed: renew now", "ari": ARI}}
+    rows = fleet.report_rows(checks, answers, due)
+    www = [r for r in rows if r["certificate"] == "www"]
+    assert www and all(r["ari"] == ARI for r in www)
+    assert www[0]["flags"] == ["renewal due: %s has passed: renew now" % ARI_REASON]
+    calm = fleet.report_rows(checks, answers, {"www": {"serial": "aa", "action": "none", "ari": ARI}})
+    assert [r["flags"] for r in calm if r["certificate"] == "www"][0] == []
+
+
 def test_plan_is_not_mutated():
     inputs = copy.deepcopy(INPUTS)
     fleet.build_plan(inputs, GROUPS, HOSTS, NODES)
@@ -383,7 +421,7 @@ def test_plan_is_not_mutated():
 
 
 # ------------------------------------------------------------------------------- apache, hooks
-APACHE_NODES = dict(NODES, web2=settings(target="apache", address="127.0.0.14", nginx_conf_dir=None, apache_conf_dir="/etc/apache2/sites-enabled",
+APACHE_NODES = dict(NODES, web2=settings(target="apache", address="127.0.0.30", nginx_conf_dir=None, apache_conf_dir="/etc/apache2/sites-enabled",
                                          apache_test_cmd="apachectl configtest", apache_reload_cmd="apachectl graceful",
                                          apache_vhost_extra="DocumentRoot /srv", deploy_hooks=["systemctl reload postfix"]))
 HOOKED = [dict(CERTS[0], deploy_hooks=[{"command": "make-p12", "shell": True}], apache_vhost_extra="Header set X 1"),
@@ -399,13 +437,13 @@ def test_install_items_apache_node_with_hooks():
     assert www["apache_vhost"] == {"server_names": ["www.example.test", "example.test"],
                                    "extra": "DocumentRoot /srv\nHeader set X 1"}
     assert "nginx_server" not in www and www["deploy_hooks"] == [{"command": "make-p12", "shell": True}]
-    assert ci["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf", "address": "127.0.0.14",
+    assert ci["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf", "address": "127.0.0.30",
                             "port": 443, "test_command": "apachectl configtest", "reload_command": "apachectl graceful"}
     assert ci["nginx"] is None and ci["deploy_hooks"] == ["systemctl reload postfix"]
     web1 = fleet.install_items(p, "web1", BUNDLES)["cert_install"]
     assert web1["apache"] is None and web1["certificates"][0]["deploy_hooks"] == [{"command": "make-p12", "shell": True}]
     endpoints = fleet.node_endpoints(p, "web2")
-    assert [(e["host"], e["target"]) for e in endpoints] == [("127.0.0.14", "apache")] * 2
+    assert [(e["host"], e["target"]) for e in endpoints] == [("127.0.0.30", "apache")] * 2
 
 
 def test_apache_without_conf_dir_and_a_host_name_address():

@@ -27,7 +27,7 @@ def _item(issued, ca, name, server_names=None, **extra):
 
 
 def _params(tmp_path, items, state="present", deploy_hooks=(), **apache_options):
-    options = {"conf_path": str(tmp_path / "node" / "sites" / "certfleet.conf"), "address": "127.0.0.14",
+    options = {"conf_path": str(tmp_path / "node" / "sites" / "certfleet.conf"), "address": "127.0.0.30",
                "port": 443, "http2": True, "vhost_extra": "",
                "test_command": _script(tmp_path, "configtest-ok", "exit 0"),
                "reload_command": _script(tmp_path, "graceful-ok", "exit 0"), "error_log": None}
@@ -61,7 +61,7 @@ def test_present_check_real_idempotent(tmp_path, ca, leaf):
         assert result["diff"][1]["before_header"] == "apache_conf %s" % conf
         assert "PRIVATE KEY" not in repr(result)
     text = conf.read_text()
-    assert text.startswith(HEADER) and text.count("<VirtualHost 127.0.0.14:443>") == 1
+    assert text.startswith(HEADER) and text.count("<VirtualHost 127.0.0.30:443>") == 1
     assert "    ServerName www.example.test\n    ServerAlias *.example.test\n" in text
     assert '    SSLCertificateFile "%s/node/certs/www/fullchain.pem"\n' % tmp_path in text
     assert "    <IfModule http2_module>\n        Protocols h2 http/1.1\n    </IfModule>\n" in text

@@ -1,0 +1,416 @@
+# -*- coding: utf-8 -*-
+# Copyright: certfleet.acme contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Install certificate sets on a TLS node and roll them back (logic of cert_install). Private to this collection."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import typing as t
+
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
+    CertfleetError, InputError, TargetError)
+from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import is_safe_name, validate_certificate_name
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
+from ansible_collections.certfleet.acme.plugins.module_utils._common import files
+from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import nginx, nginx_site
+
+FILE_NAMES = (("cert", "cert.pem"), ("chain", "chain.pem"), ("fullchain", "fullchain.pem"),
+              ("privkey", "privkey.pem"))
+# Rename order once everything is staged: the key and the full chain (what servers read) first.
+COMMIT_ORDER = ("privkey", "fullchain", "cert", "chain", "nginx_snippet")
+KEY_MODE = 0o600
+DIR_MODE = 0o755
+DEFAULT_DEST_DIR = "/etc/certfleet/certs"
+
+# The options of cert_install (its DOCUMENTATION is tested against this).
+ARGUMENT_SPEC = dict(
+    certificates=dict(type="list", elements="dict", required=True, options=dict(
+        name=dict(type="str", required=True),
+        cert=dict(type="str"),
+        chain=dict(type="str", default=""),
+        privatekey=dict(type="str", no_log=True),
+        dest=dict(type="path"),
+        nginx_server=dict(type="dict", options=dict(
+            server_names=dict(type="list", elements="str", required=True),
+            extra=dict(type="str", default=""),
+        )),
+        nginx_loads=dict(type="bool", default=False),
+    )),
+    dest_dir=dict(type="path", default=DEFAULT_DEST_DIR),
+    owner=dict(type="str"),
+    group=dict(type="str"),
+    mode=dict(type="raw", default="0644"),
+    dir_mode=dict(type="raw", default="0755"),
+    nginx_snippet=dict(type="dict", options=dict(
+        enabled=dict(type="bool", default=True),
+        file_name=dict(type="str", default="nginx-tls.conf"),
+        listen=dict(type="list", elements="str"),
+        http2=dict(type="bool", default=True),
+        protocols=dict(type="list", elements="str", default=["TLSv1.2", "TLSv1.3"]),
+        nginx_version=dict(type="str"),
+        nginx_path=dict(type="path", default="nginx"),
+    )),
+    nginx=dict(type="dict", options=nginx_site.OPTIONS),
+    backup=dict(type="bool", default=True),
+    state=dict(type="str", choices=["present", "rollback", "commit"], default="present"),
+)
+
+
+class Prepared(t.NamedTuple):
+    """One validated certificate set, ready to compare with the disk and write."""
+
+    name: str
+    dest: str
+    paths: t.Dict[str, str]
+    contents: t.Dict[str, bytes]
+    summary: t.Dict[str, t.Any]
+
+
+def item_dest(item: t.Dict[str, t.Any], dest_dir: str) -> str:
+    return item.get("dest") or os.path.join(dest_dir or DEFAULT_DEST_DIR, item["name"])
+
+
+def item_paths(dest: str, snippet: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, str]:
+    paths = dict((key, os.path.join(dest, filename)) for key, filename in FILE_NAMES)
+    if snippet:
+        paths["nginx_snippet"] = os.path.join(dest, snippet.get("file_name") or nginx.DEFAULT_FILE_NAME)
+    return paths
+
+
+def snippet_options(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
+    """The nginx_snippet option when enabled (a dict with ``enabled`` true), else None."""
+    options = params.get("nginx_snippet")
+    if not options or not options.get("enabled", True):
+        return None
+    file_name = options.get("file_name") or nginx.DEFAULT_FILE_NAME
+    if not is_safe_name(file_name) or file_name in dict(FILE_NAMES).values():
+        raise InputError("nginx_snippet.file_name %r must be a plain file name other than the PEM files"
+                         % (file_name,))
+    return options
+
+
+def with_snippet(prep: Prepared, options: t.Dict[str, t.Any],
+                 version: t.Optional[t.Tuple[int, int, int]]) -> Prepared:
+    """``prep`` plus the nginx server snippet that points at its files."""
+    paths = item_paths(prep.dest, options)
+    data = nginx.render(prep.name, paths["fullchain"], paths["privkey"], options, version)
+    contents = dict(prep.contents, nginx_snippet=data)
+    return prep._replace(paths=paths, contents=contents)
+
+
+def summarize(info: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+    """What diffs and results show of a certificate: never key material."""
+    return {"serial": info["serial"], "names": info["names"],
+            "not_after": iso(info["not_after"])}
+
+
+def summary_of_file(path: str) -> t.Dict[str, t.Any]:
+    """Summary of the certificate in a PEM file; {} when absent or unreadable."""
+    data = files.read_bytes(path)
+    if not data:
+        return {}
+    try:
+        for label, der in x509.pem_blocks(data):
+            if label == "CERTIFICATE":
+                return summarize(x509.parse_certificate(der))
+    except InputError:
+        pass
+    return {}
+
+
+def _certificates(text: str, field: str) -> t.List[bytes]:
+    """DER of every certificate in ``text``; any other PEM block (a key!) is an error."""
+    blocks = x509.pem_blocks(text or "")
+    others = sorted(set(label for label, _der in blocks if label != "CERTIFICATE"))
+    if others:
+        raise InputError("%s contains %s block(s); only certificates belong there"
+                         % (field, ", ".join(others)))
+    if (text or "").strip() and not blocks:
+        raise InputError("%s is not PEM (no BEGIN CERTIFICATE block)" % field)
+    for _label, der in blocks:
+        x509.parse_certificate(der)
+    return [der for _label, der in blocks]
+
+
+def prepare(item: t.Dict[str, t.Any], dest_dir: str, now: datetime.datetime) -> Prepared:
+    """Validate one item for state=present; InputError names the certificate."""
+    name = validate_certificate_name(item.get("name"))
+    try:
+        if not item.get("cert"):
+            raise InputError("cert is required for state=present")
+        if not item.get("privatekey"):
+            raise InputError("privatekey is required for state=present")
+        leaf_and_more = _certificates(item["cert"], "cert")
+        if not leaf_and_more:
+            raise InputError("cert holds no certificate")
+        chain = _certificates(item.get("chain") or "", "chain")
+        if len(leaf_and_more) > 1:
+            if chain:
+                raise InputError("cert holds %d certificates and chain is set too; pass the leaf "
+                                 "alone in cert" % len(leaf_and_more))
+            chain = leaf_and_more[1:]
+        leaf = x509.parse_certificate(leaf_and_more[0])
+        if x509.private_key_spki_sha256(item["privatekey"]) != leaf["spki_sha256"]:
+            raise InputError("the private key does not match the certificate (serial %s)"
+                             % leaf["serial"])
+        if now < leaf["not_before"]:
+            raise InputError("certificate serial %s is not valid before %s"
+                             % (leaf["serial"], iso(leaf["not_before"])))
+        if now >= leaf["not_after"]:
+            raise InputError("certificate serial %s expired on %s"
+                             % (leaf["serial"], iso(leaf["not_after"])))
+        privkey = x509.normalize_private_key_pem(item["privatekey"])
+    except CertfleetError as exc:
+        raise InputError("certificate %s: %s" % (name, exc.msg), certificate=name) from None
+    cert_pem = x509.der_to_pem("CERTIFICATE", leaf_and_more[0])
+    chain_pem = "".join(x509.der_to_pem("CERTIFICATE", der) for der in chain)
+    dest = item_dest(item, dest_dir)
+    contents = {"cert": cert_pem, "chain": chain_pem, "fullchain": cert_pem + chain_pem,
+                "privkey": privkey}
+    return Prepared(name, dest, item_paths(dest),
+                    dict((key, value.encode("ascii")) for key, value in contents.items()),
+                    summarize(leaf))
+
+
+def _check_unique(dests: t.Sequence[t.Tuple[str, str]]) -> None:
+    seen = {}  # type: t.Dict[str, str]
+    for name, dest in dests:
+        real = os.path.realpath(dest)
+        if real in seen:
+            raise InputError("certificates %s and %s would both be installed in %s"
+                             % (seen[real], name, dest))
+        seen[real] = name
+
+
+def pending_files(prep: Prepared, modes: t.Dict[str, int], uid: t.Optional[int],
+                  gid: t.Optional[int]) -> t.List[str]:
+    """The keys (cert, chain, fullchain, privkey) whose file needs content, mode or owner work."""
+    return [key for key in prep.contents
+            if files.file_needs_update(prep.paths[key], prep.contents[key], modes[key], uid, gid)]
+
+
+def _result(name: str, changed: bool, summary: t.Dict[str, t.Any],
+            previous: t.Dict[str, t.Any], dest: str, paths: t.Dict[str, str]) -> t.Dict[str, t.Any]:
+    return {"name": name, "changed": changed, "serial": summary.get("serial"),
+            "names": summary.get("names", []), "not_after": summary.get("not_after"),
+            "previous_serial": previous.get("serial"), "dest": dest, "paths": paths}
+
+
+class Plan(t.NamedTuple):
+    """What state=present does to one certificate set."""
+
+    prep: Prepared
+    dir_changed: bool
+    pending: t.List[str]
+    previous: t.Dict[str, t.Any]
+    server: t.Optional[nginx.Server]
+    loads: bool = False
+
+
+def server_of(item: t.Dict[str, t.Any], prep: Prepared,
+              site: t.Optional[t.Dict[str, t.Any]]) -> t.Optional[nginx.Server]:
+    """The item's nginx server block, checked; None when it has no ``nginx_server``."""
+    spec = item.get("nginx_server")
+    if not spec:
+        return None
+    what = "certificate %s: nginx_server" % prep.name
+    if site is None or not site.get("conf_path"):
+        raise InputError("%s needs the nginx option (nginx.conf_path)" % what, certificate=prep.name)
+    return nginx.Server(prep.name, nginx.server_names(spec.get("server_names"), what),
+                        prep.paths["fullchain"], prep.paths["privkey"],
+                        nginx.directive_lines(spec.get("extra"), what + ".extra"))
+
+
+def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
+            now: t.Optional[datetime.datetime] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """state=present: validate every item and the nginx file, then write them as one transaction
+    (tested and reloaded when nginx loads something that changed, all put back on a failure)."""
+    now = now or utcnow()
+    mode = files.parse_mode(params.get("mode"), 0o644)
+    modes = {"cert": mode, "chain": mode, "fullchain": mode, "privkey": KEY_MODE, "nginx_snippet": mode}
+    dir_mode = files.parse_mode(params.get("dir_mode"), DIR_MODE)
+    uid, gid = files.resolve_owner(params.get("owner")), files.resolve_group(params.get("group"))
+    site = nginx_site.options_of(params)
+    prepared = [prepare(item, params.get("dest_dir"), now) for item in params["certificates"]]
+    snippet = snippet_options(params)
+    if snippet:
+        version = nginx.parse_version(snippet.get("nginx_version")) if snippet.get("nginx_version") \
+            else nginx.detect_version(snippet.get("nginx_path") or "nginx")
+        prepared = [with_snippet(prep, snippet, version) for prep in prepared]
+    _check_unique([(prep.name, prep.dest) for prep in prepared])
+    servers = [server_of(item, prep, site) for item, prep in zip(params["certificates"], prepared)]
+    conf = nginx_site.plan(site, [server for server in servers if server]) \
+        if site and site.get("conf_path") else None
+    plans = [Plan(prep, files.ensure_dir(prep.dest, dir_mode, uid, gid, check_mode=True),
+                  pending_files(prep, modes, uid, gid), summary_of_file(prep.paths["cert"]), server,
+                  bool(server or item.get("nginx_loads")))
+             for item, prep, server in zip(params["certificates"], prepared, servers)]
+    tested = reloaded = False
+    if not check_mode:
+        tested, reloaded = _transaction(plans, conf, site, modes, dir_mode, uid, gid,
+                                        bool(params.get("backup", True)))
+    results = []
+    diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
+    for plan in plans:
+        entry = _result(plan.prep.name, plan.dir_changed or bool(plan.pending), plan.prep.summary,
+                        plan.previous, plan.prep.dest, plan.prep.paths)
+        entry["nginx_server"] = plan.server is not None
+        results.append(entry)
+        diff["before"][plan.prep.name] = plan.previous
+        diff["after"][plan.prep.name] = plan.prep.summary
+    out = {"certificates": results}  # type: t.Dict[str, t.Any]
+    changed = any(item["changed"] for item in results)
+    if conf is not None:
+        out["nginx"] = nginx_site.result(conf, tested, reloaded)
+        changed = changed or conf.changed
+    elif site is not None:
+        out["nginx"] = {"conf_path": None, "changed": False, "previous_content": None, "content": None,
+                        "tested": tested, "reloaded": reloaded}
+    if want_diff:
+        out["diff"] = diff if conf is None else [diff, {
+            "before_header": "nginx_conf %s" % conf.path, "after_header": "nginx_conf %s" % conf.path,
+            "before": out["nginx"]["previous_content"] or "", "after": out["nginx"]["content"]}]
+    return changed, out
+
+
+def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
+                 site: t.Optional[t.Dict[str, t.Any]], modes: t.Dict[str, int], dir_mode: int,
+                 uid: t.Optional[int], gid: t.Optional[int], backup: bool) -> t.Tuple[bool, bool]:
+    """Write; test and reload when nginx loads a changed file; on any failure put every file this
+    call touched (sets, backups, the nginx file) back as it was and remove the directories it made."""
+    work = [plan for plan in plans if plan.dir_changed or plan.pending]
+    if not work and not (conf and conf.changed):
+        return False, False
+    touched = []  # type: t.List[str]
+    created = []  # type: t.List[str]
+    for plan in work:
+        created += files.missing_dirs(plan.prep.dest)
+        for key in COMMIT_ORDER:
+            if key in plan.prep.paths:
+                touched += [plan.prep.paths[key], files.backup_path(plan.prep.paths[key])]
+    if conf is not None:
+        created += files.missing_dirs(os.path.dirname(conf.path))
+        touched += nginx_site.touched_paths(conf.path)
+    saved = files.snapshot(touched)
+
+    def undo() -> t.List[str]:
+        restored = files.restore_snapshot(saved, touched)
+        files.remove_empty_dirs(created)
+        return restored
+
+    try:
+        _apply(work, modes, dir_mode, uid, gid, backup)
+        if conf is not None:
+            nginx_site.write(conf, backup)
+    except BaseException:
+        undo()
+        raise
+    loaded_changed = bool(conf and conf.changed) or any(plan.loads for plan in work)
+    if site is None or not loaded_changed:
+        return False, False
+    return nginx_site.test_and_reload(site, undo)
+
+
+def _apply(plans: t.Sequence[Plan], modes: t.Dict[str, int], dir_mode: int, uid: t.Optional[int],
+           gid: t.Optional[int], backup: bool) -> None:
+    staged = []  # type: t.List[t.Tuple[str, str]]
+    attr_only = []  # type: t.List[t.Tuple[str, int]]
+    try:
+        for plan in plans:
+            prep = plan.prep
+            if plan.dir_changed:
+                files.ensure_dir(prep.dest, dir_mode, uid, gid)
+            if not plan.pending:
+                continue
+            if backup:
+                files.backup_set([prep.paths[key] for key in COMMIT_ORDER if key in prep.paths])
+            for key in COMMIT_ORDER:
+                if key not in plan.pending:
+                    continue
+                path = prep.paths[key]
+                if files.read_bytes(path) == prep.contents[key] and not os.path.islink(path):
+                    attr_only.append((path, modes[key]))
+                else:
+                    staged.append((files.stage_file(path, prep.contents[key], modes[key], uid, gid),
+                                   path))
+    except BaseException:
+        files.discard_staged(staged)
+        raise
+    files.commit_staged(staged)
+    for path, file_mode in attr_only:
+        files.set_attrs(path, file_mode, uid, gid)
+
+
+def _named_sets(params: t.Dict[str, t.Any]) -> t.List[t.Tuple[str, str, t.List[str]]]:
+    """(name, dest, paths of the set) of each item of state=rollback or commit."""
+    targets = []
+    for item in params["certificates"]:
+        name = validate_certificate_name(item.get("name"))
+        dest = item_dest(item, params.get("dest_dir"))
+        targets.append((name, dest, [path for _key, path in
+                                     sorted(item_paths(dest, snippet_options(params)).items())]))
+    _check_unique([(name, dest) for name, dest, _paths in targets])
+    return targets
+
+
+def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
+             want_diff: bool = False) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """state=rollback: restore each named set and the nginx file from their backups, then reload.
+
+    A set without a backup (a first installation) is reported, not an error."""
+    site = nginx_site.options_of(params)
+    results = []
+    diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
+    for name, dest, paths in _named_sets(params):
+        cert_path = item_paths(dest)["cert"]
+        before = summary_of_file(cert_path)
+        has_backup = files.has_backup(paths)
+        changed = has_backup and files.restore_set(paths, dry_run=check_mode)
+        after = summary_of_file(files.backup_path(cert_path)) if check_mode and has_backup else \
+            summary_of_file(cert_path)
+        entry = _result(name, changed, after, before, dest, item_paths(dest, snippet_options(params)))
+        entry["rolled_back"] = has_backup
+        if not has_backup:
+            entry["reason"] = "no previous files"
+        results.append(entry)
+        diff["before"][name] = before
+        diff["after"][name] = after
+    changed = any(item["changed"] for item in results)
+    out = {"certificates": results}  # type: t.Dict[str, t.Any]
+    if site is not None:
+        restored = bool(site.get("conf_path")) and nginx_site.rollback(site["conf_path"], dry_run=check_mode)
+        changed = changed or restored
+        reloaded = changed and not check_mode and nginx_site.reload_after_rollback(site)
+        out["nginx"] = {"conf_path": site.get("conf_path"), "restored": restored, "reloaded": reloaded}
+    if want_diff:
+        out["diff"] = diff
+    return changed, out
+
+
+def commit(params: t.Dict[str, t.Any], check_mode: bool = False) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """state=commit: the new sets are good; remove their backups (old private keys included) and
+    the nginx file's backup, so nothing old stays on the node."""
+    site = nginx_site.options_of(params)
+    results = []
+    for name, dest, paths in _named_sets(params):
+        removed = nginx_site.remove_backups([files.backup_path(path) for path in paths], check_mode)
+        results.append({"name": name, "dest": dest, "changed": bool(removed), "removed": removed})
+    out = {"certificates": results}  # type: t.Dict[str, t.Any]
+    changed = any(item["changed"] for item in results)
+    if site is not None and site.get("conf_path"):
+        removed = nginx_site.remove_backups(nginx_site.backup_paths(site["conf_path"]), check_mode)
+        out["nginx"] = {"conf_path": site["conf_path"], "changed": bool(removed), "removed": removed}
+        changed = changed or bool(removed)
+    return changed, out
+
+
+def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
+        now: t.Optional[datetime.datetime] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    if params.get("state") == "rollback":
+        return rollback(params, check_mode, want_diff)
+    if params.get("state") == "commit":
+        return commit(params, check_mode)
+    return install(params, check_mode, want_diff, now)
