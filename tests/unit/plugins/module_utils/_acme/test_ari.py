@@ -203,12 +203,12 @@ class NoRenewalInfo(dict):
 
 def test_advisor_without_ari_or_directory():
     adv, reads = advisor(RecordStore(), NoRenewalInfo(newOrder="x"), [])
-    for _ in range(2):
+    for _round in range(2):
         with pytest.raises(ari.NoAri):
             adv.advise("web", make_cert(3, AKI), NOW)
     assert reads == ["dir"]   # once per run
     adv, reads = advisor(RecordStore(), RuntimeError("unreachable"), [])
-    for _ in range(2):
+    for _round in range(2):
         with pytest.raises(RuntimeError):
             adv.advise("web", make_cert(3, AKI), NOW)
     assert reads == ["dir"]

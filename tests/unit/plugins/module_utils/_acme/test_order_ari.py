@@ -26,7 +26,7 @@ NAMES = ["ari.example.test"]
 DAY = datetime.timedelta(days=1)
 
 
-def make_cert(names=NAMES):
+def make_cert(names=tuple(NAMES)):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
@@ -36,11 +36,11 @@ def make_cert(names=NAMES):
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
-def stored(tmp_path, names=NAMES, directory_url=DIR):
+def stored(tmp_path, names=tuple(NAMES), directory_url=DIR):
     store = Store(str(tmp_path))
     pem = make_cert(names)
     store.write_cert("ari-one", b"KEY", pem, "", {
-        "name": "ari-one", "identifiers": names, "key_type": "ec-p256", "directory_url": directory_url,
+        "name": "ari-one", "identifiers": list(names), "key_type": "ec-p256", "directory_url": directory_url,
         "not_before": iso(NOW - 10 * DAY), "not_after": iso(NOW + 80 * DAY), "serial": "1234"})
     return store, ari.cert_id(pem)
 
@@ -136,7 +136,7 @@ def test_already_replaced_orders_again_without_replaces(tmp_path):
 def test_other_errors_with_replaces_are_not_retried(tmp_path):
     store, _cid = stored(tmp_path)
     conn = OrderingConn()
-    conn.new_order = lambda *a, **k: (_ for _ in ()).throw(ProtocolError("refused", acme_error={"type": "x"}))
+    conn.new_order = lambda *a, **k: (_x for _x in ()).throw(ProtocolError("refused", acme_error={"type": "x"}))
     run = runner(store, CA(window(NOW - 2 * DAY, NOW - DAY)), conn)
     assert run.run_all([want()], run.prepare)[0]["status"] == "failed"
 
@@ -173,7 +173,7 @@ def test_a_ca_without_ari_uses_the_lifetime_rule_silently(tmp_path):
 def test_an_unreadable_directory_warns_once_and_uses_the_lifetime_rule(tmp_path):
     store, _cid = stored(tmp_path)
     ca = CA()
-    ca.read_directory = lambda: (_ for _ in ()).throw(ProtocolError("Cannot use the ACME directory x: down"))
+    ca.read_directory = lambda: (_x for _x in ()).throw(ProtocolError("Cannot use the ACME directory x: down"))
     run = runner(store, ca)
     assert run.run_all([want()], run.prepare)[0]["reason"].startswith("valid until")
     assert run.warnings == ["ARI: Cannot use the ACME directory x: down; the lifetime rule decides"]
