@@ -10,7 +10,7 @@ import os
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
-    CertfleetError, InputError)
+    CertfleetError, InputError, TargetError)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import is_safe_name, validate_certificate_name
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._common import files
