@@ -109,7 +109,11 @@ class ActionModule(ActionBase):
             checks = fleet.report_checks(plan, list(task_vars.get("ansible_play_hosts") or []))
             return {"checks": checks, "endpoints": fleet.unique_endpoints(checks)}
         stored = fleet.issued_state(args.get("planned"), None)
-        rows = fleet.report_rows(args.get("checks") or [], args.get("served"), stored)
+        hosts = list(task_vars.get("ansible_play_hosts_all") or [])
+        min_days = args.get("min_days")
+        rows = fleet.report_rows(args.get("checks") or [], args.get("served"), stored,
+                                 None if min_days in (None, "") else float(min_days),
+                                 fleet.node_groups(dict(task_vars.get("groups") or {}), hosts))
         return {"rows": rows, "table": fleet.report_table(rows), "flagged": fleet.report_flagged(rows)}
 
     def _step_dns_options(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:

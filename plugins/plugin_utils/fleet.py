@@ -14,6 +14,7 @@ the task variables and calls these functions.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 import typing as t
 import uuid
@@ -23,7 +24,9 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers
     CHALLENGE_TYPES, validate_certificate_name)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import parse_iso
 
-TARGETS = ("nginx", "files", "haproxy", "traefik")
+TARGETS = ("nginx", "files", "haproxy", "traefik", "apache")
+# Targets whose files cert_install writes (with their deploy hooks).
+FILE_TARGETS = ("nginx", "files", "apache")
 PROXY_TARGETS = ("haproxy", "traefik")
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096")
 WILDCARD_PROBE_LABEL = "certfleet-verify"
@@ -54,6 +57,13 @@ NODE_SETTINGS = {
     "traefik_cert_dir": ("certfleet_traefik_cert_dir", "str"),
     "traefik_dynamic_file": ("certfleet_traefik_dynamic_file", "str"),
     "traefik_log": ("certfleet_traefik_log", "optstr"),
+    "apache_conf_dir": ("certfleet_apache_conf_dir", "optstr"),
+    "apache_conf_file": ("certfleet_apache_conf_file", "optfilename"),
+    "apache_vhost_extra": ("certfleet_apache_vhost_extra", "text"),
+    "apache_test_cmd": ("certfleet_apache_test_cmd", "optstr"),
+    "apache_reload_cmd": ("certfleet_apache_reload_cmd", "optstr"),
+    "apache_error_log": ("certfleet_apache_error_log", "optstr"),
+    "deploy_hooks": ("certfleet_deploy_hooks", "hooks"),
 }
 
 
@@ -76,6 +86,14 @@ def probe_name(identifier: str) -> str:
 def endpoint_key(endpoint: t.Mapping[str, t.Any]) -> str:
     return "%s|%s|%s" % (endpoint.get("host"), int(endpoint.get("port") or 443),
                          endpoint.get("server_name"))
+
+
+def _is_ip(value: t.Any) -> bool:
+    try:
+        ipaddress.ip_address(str(value).strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _blank(value: t.Any) -> bool:
@@ -110,14 +128,14 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
         if not 0 < port < 65536:
             raise ValueError("%d is not a port number" % port)
         return port
-    if kind in ("str", "optstr", "filename"):
+    if kind in ("str", "optstr", "filename", "optfilename"):
         if _blank(value):
-            if kind == "optstr":
+            if kind in ("optstr", "optfilename"):
                 return None
             raise ValueError("must be set")
         if not isinstance(value, str) or "\n" in value or "\x00" in value:
             raise ValueError("%r must be one line of text" % (value,))
-        if kind == "filename" and ("/" in value or value in (".", "..")):
+        if kind in ("filename", "optfilename") and ("/" in value or value in (".", "..")):
             raise ValueError("%r must be a plain file name" % (value,))
         return value
     if kind == "strlist":
@@ -128,6 +146,8 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ValueError("%r must be a list of strings" % (value,))
         return list(value)
+    if kind == "hooks":
+        return _hooks(value)
     if kind == "text":
         if _blank(value):
             return ""
@@ -135,6 +155,18 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
             raise ValueError("%r must be text" % (value,))
         return value
     raise AssertionError(kind)
+
+
+def _hooks(value: t.Any) -> t.List[t.Any]:
+    """Deploy hooks: a list of commands (strings, argument lists or dicts with ``command``);
+    cert_install checks each one on the node."""
+    if _blank(value):
+        return []
+    if not isinstance(value, list) or not all(
+            (isinstance(v, str) and v.strip()) or (isinstance(v, list) and v)
+            or (isinstance(v, dict) and v.get("command")) for v in value):
+        raise ValueError("%r must be a list of commands (strings, lists or dicts with command)" % (value,))
+    return list(value)
 
 
 # --------------------------------------------------------------------------------- the plan
@@ -181,7 +213,7 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
                 continue
             target = cert["target"] or settings["target"]
             entry_ = {"name": cert["name"], "target": target}
-            if target in ("nginx", "files"):
+            if target in FILE_TARGETS:
                 entry_["dest"] = "%s/%s" % ((cert["dest_dir"] or settings["dest_dir"]).rstrip("/"),
                                             cert["name"])
             node_certs.append(entry_)
@@ -238,6 +270,13 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
         problems.append("%s: target %r is not one of %s" % (name, target, ", ".join(TARGETS)))
     if target in PROXY_TARGETS and not raw.get("install_hosts"):
         problems.append("%s: target %s needs install_hosts (the %s hosts)" % (name, target, target))
+    try:
+        deploy_hooks = _hooks(raw.get("deploy_hooks"))
+    except ValueError as exc:
+        problems.append("%s: deploy_hooks %s" % (name, exc))
+        deploy_hooks = []
+    if deploy_hooks and target in PROXY_TARGETS:
+        problems.append("%s: deploy_hooks run with the targets %s, not %s" % (name, ", ".join(FILE_TARGETS), target))
     hosts = expand_hosts(raw.get("install_hosts") or play_hosts, groups)
     renew = raw.get("renew_before_days")
     if renew is None:
@@ -254,6 +293,8 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
         "target": target,
         "dest_dir": raw.get("dest_dir") or None,
         "nginx_server_extra": raw.get("nginx_server_extra") or "",
+        "apache_vhost_extra": raw.get("apache_vhost_extra") or "",
+        "deploy_hooks": deploy_hooks,
     }
     return cert, problems
 
@@ -284,6 +325,8 @@ def _node_problems(entry: str, settings: t.Mapping[str, t.Any], node_certs: t.Se
         problems.append("certfleet_traefik_dynamic_file must end in .yaml or .yml")
     if entry != "report" and "nginx" in targets and not settings["nginx_reload_cmd"]:
         problems.append("certfleet_nginx_reload_cmd is not set (nginx must load the new files)")
+    if entry != "report" and "apache" in targets and not settings.get("apache_reload_cmd"):
+        problems.append("certfleet_apache_reload_cmd is not set (Apache httpd must load the new files)")
     return problems
 
 
@@ -366,20 +409,32 @@ def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.
             continue
         content = {"name": entry["name"], "cert": bundle["cert"], "chain": bundle.get("chain") or "",
                    "privatekey": bundle["privatekey"]}
-        if entry["target"] in ("nginx", "files"):
+        if entry["target"] in FILE_TARGETS:
+            cert = certs[entry["name"]]
             item = dict(content, dest=entry["dest"])
+            if cert.get("deploy_hooks"):
+                item["deploy_hooks"] = list(cert["deploy_hooks"])
             if entry["target"] == "nginx" and settings["nginx_conf_dir"]:
-                item["nginx_server"] = {"server_names": certs[entry["name"]]["identifiers"],
+                item["nginx_server"] = {"server_names": cert["identifiers"],
                                         "extra": _extra(settings["nginx_server_extra"],
-                                                        certs[entry["name"]]["nginx_server_extra"])}
+                                                        cert["nginx_server_extra"])}
             elif entry["target"] == "nginx":
                 item["nginx_loads"] = True   # the user's nginx configuration reads these files
+            elif entry["target"] == "apache" and settings.get("apache_conf_dir"):
+                item["apache_vhost"] = {"server_names": cert["identifiers"],
+                                        "extra": _extra(settings.get("apache_vhost_extra"),
+                                                        cert.get("apache_vhost_extra"))}
+            elif entry["target"] == "apache":
+                item["apache_loads"] = True
             files_items.append(item)
         else:
             proxy_items[entry["target"]].append(content)
     nginx_names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    if files_items or settings["nginx_conf_dir"]:
-        out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names)}
+    apache_names = [c["name"] for c in node["certificates"] if c["target"] == "apache"]
+    if files_items or settings["nginx_conf_dir"] or settings.get("apache_conf_dir"):
+        out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names),
+                               "apache": apache_options(settings, apache_names),
+                               "deploy_hooks": list(settings.get("deploy_hooks") or [])}
     for target, items in proxy_items.items():
         if items:
             names = [i["name"] for i in items]
@@ -405,6 +460,23 @@ def nginx_options(settings: t.Mapping[str, t.Any], nginx_names: t.Sequence[str])
             out["listen"] = list(settings["nginx_listen"])
     if settings["nginx_error_log"]:
         out["error_log"] = settings["nginx_error_log"]
+    return dict((k, v) for k, v in out.items() if v is not None)
+
+
+def apache_options(settings: t.Mapping[str, t.Any], names: t.Sequence[str]) -> t.Optional[t.Dict[str, t.Any]]:
+    """cert_install's apache option for a node: its file of virtual hosts (when the role writes
+    one) on the node's address and TLS port, test and graceful reload."""
+    if not settings.get("apache_conf_dir") and not names:
+        return None
+    out: t.Dict[str, t.Any] = {"test_command": settings.get("apache_test_cmd"),
+                               "reload_command": settings.get("apache_reload_cmd"),
+                               "error_log": settings.get("apache_error_log")}
+    if settings.get("apache_conf_dir"):
+        out.update(conf_path="%s/%s" % (settings["apache_conf_dir"].rstrip("/"),
+                                        settings.get("apache_conf_file") or "certfleet.conf"),
+                   port=settings["verify_port"])
+        if _is_ip(settings["address"]):   # else <VirtualHost *:port>
+            out["address"] = settings["address"]
     return dict((k, v) for k, v in out.items() if v is not None)
 
 
@@ -506,6 +578,8 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
     files_result = _ok(installed.get("cert_install"))
     changed = [c for c in files_result.get("certificates") or [] if c.get("changed")]
     nginx = files_result.get("nginx") or {}
+    apache = files_result.get("apache") or {}
+    servers_changed = bool(nginx.get("changed") or apache.get("changed"))
     verdict: t.Dict[str, t.Any] = {"node": host, "misses": node_misses, "ok": not node_misses,
                                    "rollback": None, "commit": None}
     proxies, proxy_changed = {}, {}
@@ -520,17 +594,34 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
     if node_misses or failed:
         verdict["ok"] = False
         verdict["rollback"] = {
-            "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
-                             "nginx": _nginx_rollback(plan, host, nginx)}
-            if changed or nginx.get("changed") else None,
+            "cert_install": {"certificates": _rollback_items(plan, host, changed),
+                             "nginx": _server_rollback(plan, host, "nginx", nginx),
+                             "apache": _server_rollback(plan, host, "apache", apache),
+                             "deploy_hooks": list(plan["nodes"][host]["settings"].get("deploy_hooks") or [])}
+            if changed or servers_changed else None,
             "haproxy": proxies["haproxy"], "traefik": proxies["traefik"]}
-    elif changed or nginx.get("changed") or any(proxy_changed.values()):
+    elif changed or servers_changed or any(proxy_changed.values()):
         verdict["commit"] = {
             "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
-                             "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None}
-            if changed or nginx.get("changed") else None,
+                             "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None,
+                             "apache": {"conf_path": apache["conf_path"]} if apache.get("conf_path") else None}
+            if changed or servers_changed else None,
             "haproxy": proxy_changed["haproxy"], "traefik": proxy_changed["traefik"]}
     return verdict
+
+
+def _rollback_items(plan: t.Mapping[str, t.Any], host: str,
+                    changed: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """The sets to restore, each with its certificate's deploy hooks (run again on the old files)."""
+    certs = dict((c["name"], c) for c in plan["certificates"])
+    out = []
+    for c in changed:
+        item = {"name": c["name"], "dest": c["dest"]}
+        hooks = (certs.get(c["name"]) or {}).get("deploy_hooks")
+        if hooks:
+            item["deploy_hooks"] = list(hooks)
+        out.append(item)
+    return out
 
 
 def _ok(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Mapping[str, t.Any]:
@@ -539,19 +630,19 @@ def _ok(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Mapping[str, t.Any]:
     return result
 
 
-def _nginx_rollback(plan: t.Mapping[str, t.Any], host: str,
-                    nginx: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
-    """cert_install's nginx option for a rollback: the server-block file this run wrote, and the
-    commands that put the previous configuration back in service."""
+def _server_rollback(plan: t.Mapping[str, t.Any], host: str, target: str,
+                     installed: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
+    """cert_install's nginx or apache option (``target``) for a rollback: the file this run wrote,
+    and the commands that put the previous configuration back in service."""
     node = plan["nodes"][host]
-    names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    options = nginx_options(node["settings"], names)
+    names = [c["name"] for c in node["certificates"] if c["target"] == target]
+    options = (nginx_options if target == "nginx" else apache_options)(node["settings"], names)
     if options is None:
         return None
     out = dict((k, options[k]) for k in ("conf_path", "reload_command", "test_command", "error_log")
                if options.get(k))
-    if nginx.get("conf_path"):
-        out["conf_path"] = nginx["conf_path"]
+    if installed.get("conf_path"):
+        out["conf_path"] = installed["conf_path"]
     return out
 
 
@@ -574,6 +665,14 @@ def rollback_report(rolled: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]]) -
                 parts.append("restored the previous nginx server blocks")
             if nginx.get("reloaded"):
                 parts.append("reloaded nginx")
+            apache = files_result.get("apache") or {}
+            if apache.get("restored"):
+                parts.append("restored the previous Apache virtual hosts")
+            if apache.get("reloaded"):
+                parts.append("reloaded Apache httpd")
+            ran = files_result.get("deploy_hooks") or []
+            if ran:
+                parts.append("ran %d deploy hook(s) on the previous files" % len(ran))
     for target, label in (("haproxy", "HAProxy"), ("traefik", "Traefik")):
         res = rolled.get(target) or {}
         if not res or res.get("skipped"):
@@ -677,14 +776,24 @@ def report_checks(plan: t.Mapping[str, t.Any], active_hosts: t.Sequence[str]) ->
             for host in active_hosts for e in node_endpoints(plan, host)]
 
 
+def node_groups(groups: t.Mapping[str, t.Sequence[str]], hosts: t.Sequence[str]) -> t.Dict[str, t.List[str]]:
+    """The inventory groups of each host (without ``all`` and ``ungrouped``), sorted."""
+    return dict((host, sorted(g for g, members in groups.items()
+                              if g not in ("all", "ungrouped") and host in (members or [])))
+                for host in hosts)
+
+
 def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.Mapping[str, t.Any]],
-                stored: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
-    """One row per node and name: what it serves, and the flags that need attention."""
+                stored: t.Mapping[str, t.Mapping[str, t.Any]], min_days: t.Optional[float] = None,
+                groups: t.Optional[t.Mapping[str, t.Sequence[str]]] = None) -> t.List[t.Dict[str, t.Any]]:
+    """One row per node and name: what it serves, and the flags that need attention (with
+    ``min_days``, also a name served with fewer days left). ``groups``: each node's groups."""
     by_key = served_by_endpoint(served)
     rows = []
     for check in checks:
         got = by_key.get(endpoint_key(check["endpoint"])) or {"error": "not probed"}
-        rows.append({"node": check["node"], "certificate": check["certificate"],
+        rows.append({"node": check["node"], "groups": list((groups or {}).get(check["node"]) or []),
+                     "target": check.get("target"), "certificate": check["certificate"],
                      "identifier": check["identifier"], "serial": got.get("serial"),
                      "issuer": got.get("issuer"), "not_after": got.get("not_after"),
                      "days_left": got.get("days_left"), "renewal_due": got.get("renewal_due"),
@@ -711,6 +820,11 @@ def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.
             store_state = stored.get(row["certificate"]) or {}
             if store_state.get("action") not in (None, "none"):
                 flags.append("renewal due: %s" % store_state.get("reason"))
+        if min_days is not None and row["days_left"] is not None and row["days_left"] < min_days:
+            flags.append("expires in %s days (under %s)" % (row["days_left"], min_days))
+        row["matches_store"] = None if not (row["serial"] and row["stored_serial"]) else \
+            row["serial"] == row["stored_serial"]
+        row["consistent"] = len(serials[row["identifier"]]) == 1
         row["flags"] = flags
     return rows
 
