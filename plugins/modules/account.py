@@ -117,6 +117,16 @@ created:
   description: Whether the account was created by this run.
   returned: when O(state=present)
   type: bool
+thumbprint:
+  description:
+    - The RFC 7638 thumbprint of the account key (SHA-256, base64url), the part after the dot of
+      every http-01 key authorization C(<token>.<thumbprint>).
+    - The stateless http-01 mode of the role puts it into each node's port-80 configuration.
+      In check mode it is the thumbprint of the key the account will be created with (a key
+      generated in check mode is not kept, so it changes on the real run).
+  returned: when O(state=present)
+  type: str
+  sample: 4kQ8n2eJ0q0xXkJm3YQzK5r9hZk2Wq3mFvZtN7s2b1c
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module

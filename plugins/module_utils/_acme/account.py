@@ -99,5 +99,6 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
         "status": after["status"],
         "contact": after.get("contact", []),
         "created": found is None,
+        "thumbprint": keys.jwk_thumbprint(key),
         "diff": {"before": before, "after": after},
     }
