@@ -244,13 +244,15 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     servers = [server_of(item, prep, site) for item, prep in zip(params["certificates"], prepared)]
     conf = nginx_site.plan(site, [server for server in servers if server]) \
         if site and site.get("conf_path") else None
+    http_conf = nginx_site.plan_http(site) if site and site.get("http_server") else None
+    confs = [c for c in (conf, http_conf) if c is not None]
     plans = [Plan(prep, files.ensure_dir(prep.dest, dir_mode, uid, gid, check_mode=True),
                   pending_files(prep, modes, uid, gid), summary_of_file(prep.paths["cert"]), server,
                   bool(server or item.get("nginx_loads")))
              for item, prep, server in zip(params["certificates"], prepared, servers)]
     tested = reloaded = False
     if not check_mode:
-        tested, reloaded = _transaction(plans, conf, site, modes, dir_mode, uid, gid,
+        tested, reloaded = _transaction(plans, confs, site, modes, dir_mode, uid, gid,
                                         bool(params.get("backup", True)))
     results = []
     diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
@@ -269,20 +271,26 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     elif site is not None:
         out["nginx"] = {"conf_path": None, "changed": False, "previous_content": None, "content": None,
                         "tested": tested, "reloaded": reloaded}
+    if http_conf is not None:
+        out["nginx"]["http_server"] = nginx_site.result(http_conf, tested, reloaded)
+        out["nginx"]["changed"] = out["nginx"]["changed"] or http_conf.changed
+        changed = changed or http_conf.changed
     if want_diff:
-        out["diff"] = diff if conf is None else [diff, {
-            "before_header": "nginx_conf %s" % conf.path, "after_header": "nginx_conf %s" % conf.path,
-            "before": out["nginx"]["previous_content"] or "", "after": out["nginx"]["content"]}]
+        out["diff"] = diff if not confs else [diff] + [{
+            "before_header": "nginx_conf %s" % c.path, "after_header": "nginx_conf %s" % c.path,
+            "before": (c.before or b"").decode("utf-8", "replace"), "after": c.content.decode("utf-8")}
+            for c in confs]
     return changed, out
 
 
-def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
+def _transaction(plans: t.Sequence[Plan], confs: t.Sequence[nginx_site.Conf],
                  site: t.Optional[t.Dict[str, t.Any]], modes: t.Dict[str, int], dir_mode: int,
                  uid: t.Optional[int], gid: t.Optional[int], backup: bool) -> t.Tuple[bool, bool]:
     """Write; test and reload when nginx loads a changed file; on any failure put every file this
-    call touched (sets, backups, the nginx file) back as it was and remove the directories it made."""
+    call touched (sets, backups, the nginx files) back as it was and remove the directories it made."""
     work = [plan for plan in plans if plan.dir_changed or plan.pending]
-    if not work and not (conf and conf.changed):
+    confs_changed = any(conf.changed for conf in confs)
+    if not work and not confs_changed:
         return False, False
     touched = []  # type: t.List[str]
     created = []  # type: t.List[str]
@@ -291,7 +299,7 @@ def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
         for key in COMMIT_ORDER:
             if key in plan.prep.paths:
                 touched += [plan.prep.paths[key], files.backup_path(plan.prep.paths[key])]
-    if conf is not None:
+    for conf in confs:
         created += files.missing_dirs(os.path.dirname(conf.path))
         touched += nginx_site.touched_paths(conf.path)
     saved = files.snapshot(touched)
@@ -303,12 +311,12 @@ def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
 
     try:
         _apply(work, modes, dir_mode, uid, gid, backup)
-        if conf is not None:
+        for conf in confs:
             nginx_site.write(conf, backup)
     except BaseException:
         undo()
         raise
-    loaded_changed = bool(conf and conf.changed) or any(plan.loads for plan in work)
+    loaded_changed = confs_changed or any(plan.loads for plan in work)
     if site is None or not loaded_changed:
         return False, False
     return nginx_site.test_and_reload(site, undo)
@@ -381,7 +389,7 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
     changed = any(item["changed"] for item in results)
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     if site is not None:
-        restored = bool(site.get("conf_path")) and nginx_site.rollback(site["conf_path"], dry_run=check_mode)
+        restored = any([nginx_site.rollback(path, dry_run=check_mode) for path in nginx_site.managed_paths(site)])
         changed = changed or restored
         reloaded = changed and not check_mode and nginx_site.reload_after_rollback(site)
         out["nginx"] = {"conf_path": site.get("conf_path"), "restored": restored, "reloaded": reloaded}
@@ -400,9 +408,10 @@ def commit(params: t.Dict[str, t.Any], check_mode: bool = False) -> t.Tuple[bool
         results.append({"name": name, "dest": dest, "changed": bool(removed), "removed": removed})
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     changed = any(item["changed"] for item in results)
-    if site is not None and site.get("conf_path"):
-        removed = nginx_site.remove_backups(nginx_site.backup_paths(site["conf_path"]), check_mode)
-        out["nginx"] = {"conf_path": site["conf_path"], "changed": bool(removed), "removed": removed}
+    if site is not None and nginx_site.managed_paths(site):
+        removed = nginx_site.remove_backups([backup for path in nginx_site.managed_paths(site)
+                                             for backup in nginx_site.backup_paths(path)], check_mode)
+        out["nginx"] = {"conf_path": site.get("conf_path"), "changed": bool(removed), "removed": removed}
         changed = changed or bool(removed)
     return changed, out
 

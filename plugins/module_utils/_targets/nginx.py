@@ -214,6 +214,57 @@ def render_servers(servers: t.Sequence[Server], options: t.Dict[str, t.Any],
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+# The stateless http-01 answer: any token, followed by the account thumbprint (acme.sh's stateless mode).
+CHALLENGE_LOCATION = '"^/\\.well-known/acme-challenge/([-_a-zA-Z0-9]+)$"'
+THUMBPRINT_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+HTTP_HEADER = "# managed by certfleet.acme.cert_install (nginx.http_server); do not edit"
+
+
+def thumbprint(value: t.Any, what: str) -> str:
+    """An RFC 7638 SHA-256 thumbprint, base64url (43 characters): the account module's RV."""
+    if not isinstance(value, str) or not THUMBPRINT_RE.fullmatch(value.strip()):
+        raise InputError("%s %r is not an account thumbprint (43 base64url characters, as the "
+                         "account module returns it)" % (what, value))
+    return value.strip()
+
+
+def render_http_server(http: t.Dict[str, t.Any], address: t.Optional[str]) -> bytes:
+    """The port-80 server block of nginx.http_server: the http-01 path answered without a file
+    (stateless_thumbprint) or from the web root (webroot), everything else redirected to https
+    (redirect_https) or left to the directives of ``extra``."""
+    what = "nginx.http_server"
+    names = server_names(http.get("server_names"), what)
+    stateless = http.get("stateless_thumbprint")
+    webroot = http.get("webroot")
+    if stateless and webroot:
+        raise InputError("%s: stateless_thumbprint and webroot exclude each other (stateless mode "
+                         "serves no token files)" % what)
+    if not stateless and not webroot and not http.get("redirect_https"):
+        raise InputError("%s: nothing to serve (set stateless_thumbprint, webroot or redirect_https)" % what)
+    port = 80 if http.get("port") is None else http["port"]
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise InputError("%s.port %r is not a TCP port" % (what, port))
+    listen = [_safe(value, what + ".listen") for value in http.get("listen") or []] or \
+        ["%s:%d" % (_listen_address(address), port) if address else "%d" % port]
+    lines = [HTTP_HEADER, "", "server {"]
+    lines += ["    listen %s;" % value for value in listen]
+    lines.append("    server_name %s;" % " ".join(names))
+    if stateless:
+        lines += ["    location ~ %s {" % CHALLENGE_LOCATION, "        default_type text/plain;",
+                  '        return 200 "$1.%s";' % thumbprint(stateless, what + ".stateless_thumbprint"),
+                  "    }"]
+    elif webroot:
+        if not os.path.isabs(webroot):
+            raise InputError("%s.webroot %r must be an absolute path" % (what, webroot))
+        lines += ["    location ^~ /.well-known/acme-challenge/ {", "        root %s;" % _path(webroot),
+                  "        default_type text/plain;", "    }"]
+    lines += ["    " + line for line in directive_lines(http.get("extra"), what + ".extra")]
+    if http.get("redirect_https"):
+        lines += ["    location / {", "        return 301 https://$host$request_uri;", "    }"]
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
 def log_size(path: t.Optional[str]) -> int:
     try:
         return os.path.getsize(path) if path else 0
