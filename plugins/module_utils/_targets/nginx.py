@@ -14,6 +14,7 @@ import subprocess
 import time
 import typing as t
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.challenges import validate_thumbprint
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 
 DEFAULT_FILE_NAME = "nginx-tls.conf"
@@ -216,16 +217,7 @@ def render_servers(servers: t.Sequence[Server], options: t.Dict[str, t.Any],
 
 # The stateless http-01 answer: any token, followed by the account thumbprint (acme.sh's stateless mode).
 CHALLENGE_LOCATION = '"^/\\.well-known/acme-challenge/([-_a-zA-Z0-9]+)$"'
-THUMBPRINT_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 HTTP_HEADER = "# managed by certfleet.acme.cert_install (nginx.http_server); do not edit"
-
-
-def thumbprint(value: t.Any, what: str) -> str:
-    """An RFC 7638 SHA-256 thumbprint, base64url (43 characters): the account module's RV."""
-    if not isinstance(value, str) or not THUMBPRINT_RE.fullmatch(value.strip()):
-        raise InputError("%s %r is not an account thumbprint (43 base64url characters, as the "
-                         "account module returns it)" % (what, value))
-    return value.strip()
 
 
 def render_http_server(http: t.Dict[str, t.Any], address: t.Optional[str]) -> bytes:
@@ -251,7 +243,7 @@ def render_http_server(http: t.Dict[str, t.Any], address: t.Optional[str]) -> by
     lines.append("    server_name %s;" % " ".join(names))
     if stateless:
         lines += ["    location ~ %s {" % CHALLENGE_LOCATION, "        default_type text/plain;",
-                  '        return 200 "$1.%s";' % thumbprint(stateless, what + ".stateless_thumbprint"),
+                  '        return 200 "$1.%s";' % validate_thumbprint(stateless, what + ".stateless_thumbprint"),
                   "    }"]
     elif webroot:
         if not os.path.isabs(webroot):
