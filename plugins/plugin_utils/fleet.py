@@ -335,7 +335,8 @@ def stateless_probe(plan: t.Mapping[str, t.Any], thumbprint: t.Optional[str]) ->
     if not plan.get("stateless") or not thumbprint:
         return []
     return [{"type": "http-01", "certificate": c["name"], "identifier": ident,
-             "token": STATELESS_PROBE_TOKEN, "content": "%s.%s" % (STATELESS_PROBE_TOKEN, thumbprint)}
+             "token": STATELESS_PROBE_TOKEN, "path": ".well-known/acme-challenge/" + STATELESS_PROBE_TOKEN,
+             "content": "%s.%s" % (STATELESS_PROBE_TOKEN, thumbprint)}
             for c in plan["certificates"] if c["challenge"] == "http-01" for ident in c["identifiers"]]
 
 

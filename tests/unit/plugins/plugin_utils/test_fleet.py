@@ -400,6 +400,7 @@ def test_stateless_nginx_challenge_hosts_get_a_port_80_block_without_webroot():
     assert [p["identifier"] for p in probe] == ["www.example.test", "example.test", "lb.example.test",
                                                 "raw.example.test"]
     assert probe[0]["content"] == fleet.STATELESS_PROBE_TOKEN + "." + THUMB
+    assert probe[0]["path"] == ".well-known/acme-challenge/" + fleet.STATELESS_PROBE_TOKEN  # as order returns it
     assert fleet.stateless_probe(plan(), THUMB) == []
 
 
