@@ -181,7 +181,7 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
     stateless = http01 and mode == "stateless"
     strangers = [h for h in challenge_hosts if h not in play_hosts] if http01 else []
     outside_nodes, outside_problems = _outside_challenge_nodes(strangers, outside or {}, stateless)
-    problems.extend(outside_problems)
+    problems.extend(outside_problems if entry != "report" else [])
     plan_nodes: t.Dict[str, t.Dict[str, t.Any]] = {}
     for host in play_hosts:
         settings = nodes.get(host)

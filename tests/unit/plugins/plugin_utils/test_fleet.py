@@ -465,6 +465,8 @@ def test_a_slice_without_the_webroot_of_the_others_names_stateless_and_dns01():
     got = fleet.build_plan(INPUTS, GROUPS, ["web1", "lb1"], NODES, run_id="r", outside=outside)["problems"]
     assert len(got) == 1 and "web2 are outside this play" in got[0]
     assert "certfleet_http01_mode: stateless or dns-01" in got[0]
+    report = fleet.build_plan(dict(INPUTS, entry="report"), GROUPS, ["web1", "lb1"], NODES, outside=outside)
+    assert report["problems"] == []   # the report issues nothing
     stateless = fleet.build_plan(dict(INPUTS, http01_mode="stateless"), GROUPS, ["web1", "lb1"],
                                  dict(NODES, web1=settings(webroot=None)), run_id="r", outside=outside)
     assert stateless["problems"] == [] and stateless["challenge_outside"][0]["port"] == 80
