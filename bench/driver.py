@@ -3,17 +3,26 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """certfleet.acme benchmark driver, started by bench/run.sh (which sets up the peers' venv).
 
-For every size N in BENCH_SIZES and every repeat (BENCH_REPEATS), each case starts clean, issues
-N certificates (one name each) for the three lab web nodes and runs again with nothing due. The
-wall time of each run is measured around the whole command. Medians and ratios to certfleet go
-to stdout and bench/results.md. Exit status 1 when any run or check failed.
+The matrix: for every node count K in BENCH_NODES and every size N in BENCH_SIZES, the role
+(case "role": target nginx, the whole path a user runs) issues N certificates (one name each) for
+K lab web nodes, runs again with nothing due, and renews 10% of them (force). In the same run, per
+K: the Ansible+SSH floor (bench/baseline.yml) and the minimal-play floor (no facts, one no-op per
+step of the role); per (K, N): the ACME floor (bench/floor.py). At the peer sizes
+(BENCH_PEER_SIZES, on BENCH_PEER_NODES nodes) also "role-files" (target files), community.crypto
+and certbot. The wall time of each run is measured around the whole command. Medians, fits and
+ratio lines go to stdout and bench/results.md. Exit status 1 when any run or check failed.
 
-Environment: BENCH_SIZES ("1 10 50"), BENCH_REPEATS (3), BENCH_CASES (all four),
-BENCH_CERTFLEET ("playbook": bench/certfleet.yml, or "role": bench/certfleet-role.yml),
-BENCH_PROFILE ("1": one extra profiled run per size of each case in BENCH_PROFILE_CASES, default
-"certfleet", also "community.crypto"; not in the medians),
-BENCH_RUN_TIMEOUT (seconds per run, 1800), BENCH_RESULTS (bench/results.md), LAB_DIR
-(/var/tmp/certfleet-lab).
+The lab must have at least max(BENCH_NODES) nodes (LAB_NODES=K lab.sh up); for a cell with fewer
+nodes the driver writes an inventory of the first K and puts HAProxy's other servers into
+maintenance (restored at the end), so every validation reaches one of the K.
+
+Environment: BENCH_SIZES ("1 50 500"), BENCH_NODES ("3 20"), BENCH_REPEATS (1),
+BENCH_PEER_SIZES ("50"), BENCH_PEER_NODES (3), BENCH_CASES (role role-files community.crypto
+certbot floor; also "playbook", bench/certfleet.yml), BENCH_QUICK ("1": sizes "1 5", nodes "3",
+peer size 5, peers left out unless BENCH_CASES names them), BENCH_PROFILE ("1": one extra
+profiled run of the role per cell, not in the medians), BENCH_FORKS (forks of every Ansible
+run, default 25), BENCH_RUN_TIMEOUT (seconds per run, 1800), BENCH_RESULTS (bench/results.md),
+LAB_DIR (/var/tmp/certfleet-lab).
 """
 
 from __future__ import annotations
@@ -40,13 +49,16 @@ LAB_DIR = os.environ.get("LAB_DIR", "/var/tmp/certfleet-lab")
 DIRECTORY_URL = "https://127.0.0.1:14000/dir"
 CA_BUNDLE = os.path.join(LAB_DIR, "ca", "lab-ca.pem")
 SSH_KEY = os.path.join(LAB_DIR, "ssh", "id_ed25519")
-INVENTORY = os.path.join(ROOT, "tests", "lab", "inventory.yml")
+LAB_INVENTORY = os.path.join(LAB_DIR, "inventory.yml")
+LAB_VARS = os.path.join(LAB_DIR, "lab-vars.yml")
 RESULTS = os.environ.get("BENCH_RESULTS") or os.path.join(BENCH, "results.md")
 LEAD_START = "<!-- lead-analysis:start (kept by bench/driver.py when results.md is rewritten) -->"
 LEAD_END = "<!-- lead-analysis:end -->"
 
 CASES = {  # name -> short key (certificate names bN.bench-<key>.example.test, directories)
-    "certfleet": "cf",
+    "role": "rl",
+    "role-files": "rf",
+    "playbook": "cf",
     "community.crypto": "cc",
     "certbot": "cb",
     "floor": "fl",
@@ -58,14 +70,43 @@ def log(msg: str) -> None:
 
 
 def web_nodes() -> t.List[t.Tuple[str, str, str]]:
-    """(name, address, prefix) of every web node, from tests/lab/lab-vars.yml."""
+    """(name, address, prefix) of every web node of the lab, from $LAB_DIR/lab-vars.yml."""
     import yaml
-    with open(os.path.join(ROOT, "tests", "lab", "lab-vars.yml")) as handle:
+    with open(LAB_VARS) as handle:
         nodes = yaml.safe_load(handle)["lab_web_nodes"]
-    return [(name, address, os.path.join(LAB_DIR, "nodes", name)) for name, address in sorted(nodes.items())]
+    return [(name, nodes[name], os.path.join(LAB_DIR, "nodes", name))
+            for name in sorted(nodes, key=lambda n: int(n[3:]))]
 
 
-NODES = web_nodes()
+ALL_NODES = web_nodes()
+NODES = ALL_NODES  # the nodes of the current cell (use_nodes)
+INVENTORY = LAB_INVENTORY
+
+
+def use_nodes(count: int) -> None:
+    """Make the first `count` lab nodes the cell's fleet: an inventory with only them, HAProxy's
+    other servers in maintenance (so every validation reaches one of them)."""
+    import yaml
+    global NODES, INVENTORY
+    if count > len(ALL_NODES):
+        raise SystemExit("the lab has %d web nodes, the matrix wants %d: LAB_NODES=%d lab.sh up"
+                         % (len(ALL_NODES), count, count))
+    NODES = ALL_NODES[:count]
+    with open(LAB_INVENTORY) as handle:
+        inv = yaml.safe_load(handle)
+    hosts = inv["all"]["children"]["web"]["hosts"]
+    inv["all"]["children"]["web"]["hosts"] = {n: hosts[n] for n, _a, _p in NODES}
+    INVENTORY = os.path.join(WORK, "inventory-%d.yml" % count)
+    os.makedirs(WORK, exist_ok=True)
+    with open(INVENTORY, "w") as handle:
+        yaml.safe_dump(inv, handle, default_flow_style=False)
+    for index, (name, _address, _prefix) in enumerate(ALL_NODES):
+        for backend in ("web_http", "web_h2c"):
+            lb_cmd("set server %s/%s state %s" % (backend, name, "ready" if index < count else "maint"))
+
+
+def lb_cmd(command: str) -> str:
+    return sh(["bash", os.path.join(ROOT, "tests", "lab", "lab.sh"), "lb-cmd", command])
 
 
 def names_for(case: str, count: int) -> t.List[str]:
@@ -89,6 +130,8 @@ def base_env(cp_dir: str) -> t.Dict[str, str]:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "LAB_DIR": LAB_DIR,
+        # Every node of the largest cell in one batch (tests/ansible.cfg has 10).
+        "ANSIBLE_FORKS": os.environ.get("BENCH_FORKS", "25"),
     })
     return env
 
@@ -159,13 +202,25 @@ class Run(object):
             return handle.read()
 
 
-def write_vars(case: str, names: t.List[str]) -> str:
+def write_vars(case: str, names: t.List[str], force: t.Sequence[str] = ()) -> str:
     work = case_work(case)
     os.makedirs(work, exist_ok=True)
     path = os.path.join(work, "vars.json")
+    certificates = [{"name": n, "identifiers": [n], "force": n in force} for n in names]
     with open(path, "w") as handle:
-        json.dump({"bench_names": names, "bench_work": work, "bench_node_subdir": node_subdir(case)}, handle)
+        json.dump({"bench_names": names, "bench_work": work, "bench_node_subdir": node_subdir(case),
+                   "bench_certificates": certificates, "bench_target": "files" if case == "role-files" else "nginx",
+                   "bench_conf_file": conf_file(case), "bench_lab_vars": LAB_VARS}, handle)
     return path
+
+
+def conf_file(case: str) -> str:
+    return "bench-%s.conf" % CASES[case]
+
+
+def renewed(names: t.List[str]) -> t.List[str]:
+    """The names the renewal phase forces: 10% of the certificates, at least one."""
+    return names[:max(1, len(names) // 10)]
 
 
 def prepare(case: str, names: t.List[str]) -> None:
@@ -179,16 +234,13 @@ def prepare(case: str, names: t.List[str]) -> None:
             os.makedirs(os.path.join(prefix, node_subdir(case), name), exist_ok=True)
 
 
-def certfleet_playbook() -> str:
-    mode = os.environ.get("BENCH_CERTFLEET", "playbook")
-    if mode not in ("playbook", "role"):
-        raise SystemExit("BENCH_CERTFLEET must be 'playbook' or 'role', not %r" % mode)
-    return os.path.join(BENCH, "certfleet.yml" if mode == "playbook" else "certfleet-role.yml")
-
-
 def commands_for(case: str, phase: str, names: t.List[str], run: Run) -> t.Tuple[t.List[t.List[str]], t.Dict[str, str]]:
-    if case == "certfleet":
-        return [["ansible-playbook", "-i", INVENTORY, certfleet_playbook(), "-e", "@" + write_vars(case, names)]], \
+    if case in ("role", "role-files"):
+        force = renewed(names) if phase == "renew" else []
+        return [["ansible-playbook", "-i", INVENTORY, os.path.join(BENCH, "certfleet-role.yml"),
+                 "-e", "@" + write_vars(case, names, force)]], main_env(run.cp_dir)
+    if case == "playbook":
+        return [["ansible-playbook", "-i", INVENTORY, os.path.join(BENCH, "certfleet.yml"), "-e", "@" + write_vars(case, names)]], \
             main_env(run.cp_dir)
     if case == "community.crypto":
         return [["ansible-playbook", "-i", INVENTORY, os.path.join(BENCH, "community-crypto.yml"),
@@ -251,7 +303,7 @@ def remove_tokens(case: str) -> int:
     removed = 0
     if not prints:
         return 0
-    for _name, _address, prefix in NODES:
+    for _name, _address, prefix in ALL_NODES:
         for path in glob.glob(os.path.join(prefix, "www", ".well-known", "acme-challenge", "*")):
             try:
                 with open(path) as handle:
@@ -268,11 +320,16 @@ def remove_tokens(case: str) -> int:
 
 
 def clean(case: str) -> int:
-    """Start state of a case: no tokens, no store/keys/certbot dirs, no files on the nodes."""
+    """Start state of a case: no tokens, no store/keys/certbot dirs, no files on the nodes (and
+    for the role, no server blocks of its own: conf file removed, nginx reloaded)."""
     left = remove_tokens(case)
     shutil.rmtree(case_work(case), ignore_errors=True)
-    for _name, _address, prefix in NODES:
+    for _name, _address, prefix in ALL_NODES:
         shutil.rmtree(os.path.join(prefix, node_subdir(case)), ignore_errors=True)
+        conf = os.path.join(prefix, "conf.d", conf_file(case))
+        if os.path.exists(conf):
+            os.unlink(conf)
+            sh(["nginx", "-p", prefix, "-c", "conf/nginx.conf", "-s", "reload"])
     return left
 
 
@@ -311,18 +368,19 @@ def served_files(case: str, names: t.List[str]) -> t.Tuple[t.Dict[str, str], t.L
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
-def recap_changed(output: str) -> t.Dict[str, int]:
+def recap_changed(output: str) -> t.Dict[str, int]:  # noqa: D103
     return {m.group(1): int(m.group(3)) for m in RECAP.finditer(output)}
 
 
 # -- one case, one size, one repeat ----------------------------------------------------------
 def run_case(case: str, count: int, rep: int, timeout: float, profile: bool = False) -> t.Dict[str, t.Any]:
     names = names_for(case, count)
-    tag = "%s-n%d-%s" % (CASES[case], count, "profile" if profile else "r%d" % rep)
+    tag = "%s-n%d-k%d-%s" % (CASES[case], count, len(NODES), "profile" if profile else "r%d" % rep)
     out: t.Dict[str, t.Any] = {"errors": []}
     clean(case)
     prepare(case, names)
-    phases = ["issue"] if case == "floor" else ["issue", "rerun"]
+    phases = ["issue"] if case == "floor" else ["issue", "rerun", "renew"] if case in ("role", "role-files") \
+        else ["issue", "rerun"]
     serials: t.Dict[str, str] = {}
     for phase in phases:
         run = Run("%s-%s" % (tag, phase))
@@ -341,9 +399,14 @@ def run_case(case: str, count: int, rep: int, timeout: float, profile: bool = Fa
         now, problems = served_files(case, names)
         if phase == "issue":
             serials = now
+        elif phase == "renew":
+            want = set(renewed(names))
+            replaced = set(n for n in names if now.get(n) != serials.get(n))
+            if replaced != want:
+                problems.append("the renewal replaced %d certificates, not the %d forced" % (len(replaced), len(want)))
         elif now != serials:
             problems.append("the re-run replaced certificates on the nodes")
-        if case in ("certfleet", "community.crypto") and phase == "rerun":
+        if case in ("role", "role-files", "playbook", "community.crypto") and phase == "rerun":
             changed = {h: c for h, c in recap_changed(run.output()).items() if c}
             if changed:
                 problems.append("the re-run reported changes (%s)" % ", ".join("%s changed=%d" % i for i in sorted(changed.items())))
@@ -356,7 +419,8 @@ def run_case(case: str, count: int, rep: int, timeout: float, profile: bool = Fa
             out["errors"].append("%s %s: %s" % (case, phase, "; ".join(problems[:5])))
             out[phase] = None
             break
-        log("%-16s N=%-3d %-7s %-6s %7.2f s" % (case, count, "profile" if profile else "run %d" % rep, phase, run.seconds))
+        what = "profile" if profile else "run %d" % rep
+        log("%-16s N=%-3d K=%-2d %-7s %-6s %7.2f s" % (case, count, len(NODES), what, phase, run.seconds))
         if profile:
             out[phase + "_profile"] = env["BENCH_PROFILE_FILE"]
     left = clean(case)
@@ -366,8 +430,49 @@ def run_case(case: str, count: int, rep: int, timeout: float, profile: bool = Fa
 
 
 def run_baseline(timeout: float) -> t.Optional[float]:
-    run = Run("baseline")
+    """The Ansible+SSH floor of the current inventory."""
+    run = Run("baseline-k%d" % len(NODES))
     ok = run.execute([["ansible-playbook", "-i", INVENTORY, os.path.join(BENCH, "baseline.yml")]], main_env(run.cp_dir), timeout)
+    return run.seconds if ok else None
+
+
+def role_steps() -> int:
+    """Tasks of the role's main path (main.yml's imports and includes, not rollback.yml): the number of
+    no-op tasks in the minimal-play floor."""
+    import yaml
+
+    def count(tasks: t.List[t.Dict[str, t.Any]]) -> int:
+        total = 0
+        for task in tasks or []:
+            if "block" in task:
+                total += count(task["block"]) + count(task.get("always", []))
+            elif task.get("ansible.builtin.import_tasks") or task.get("ansible.builtin.include_tasks") not in (None, "rollback.yml"):
+                name = task.get("ansible.builtin.import_tasks") or task["ansible.builtin.include_tasks"]
+                with open(os.path.join(ROOT, "roles", "certificate", "tasks", name)) as handle:
+                    total += count(yaml.safe_load(handle))
+            elif "ansible.builtin.include_tasks" not in task:
+                total += 1
+        return total
+
+    with open(os.path.join(ROOT, "roles", "certificate", "tasks", "main.yml")) as handle:
+        return count(yaml.safe_load(handle))
+
+
+def run_minimal(timeout: float) -> t.Optional[float]:
+    """The minimal-play floor: no facts, the pings, one no-op (set_fact, controller-side like the
+    role's fleet_plan steps) per step of the role, on every node."""
+    steps = role_steps()
+    path = os.path.join(WORK, "minimal-play.yml")
+    tasks = "".join("    - name: Step %d\n      ansible.builtin.set_fact:\n        bench_step: %d\n" % (i, i)
+                    for i in range(1, steps + 1))
+    with open(path, "w") as handle:
+        handle.write("# Written by bench/driver.py (run_minimal): the minimal-play floor, %d steps.\n"
+                     "- name: Store host\n  hosts: store\n  gather_facts: false\n  tasks:\n"
+                     "    - name: Ping the store host\n      ansible.builtin.ping:\n"
+                     "- name: Nodes\n  hosts: web\n  gather_facts: false\n  tasks:\n"
+                     "    - name: Ping every node\n      ansible.builtin.ping:\n%s" % (steps, tasks))
+    run = Run("minimal-k%d" % len(NODES))
+    ok = run.execute([["ansible-playbook", "-i", INVENTORY, path]], main_env(run.cp_dir), timeout)
     return run.seconds if ok else None
 
 
@@ -524,73 +629,72 @@ Text:
 """
 
 
-def write_results(args: t.Dict[str, t.Any], results: t.Dict[t.Tuple[str, int], t.List[t.Dict[str, t.Any]]],
-                  profiles: t.Dict[t.Tuple[str, int], t.Dict[str, t.Any]], baseline: t.List[t.Optional[float]],
-                  table: t.List[str], ratio_lines: t.List[str], errors: t.List[str],
-                  machine_rows: t.List[t.Tuple[str, str]], load: t.Tuple[str, str], started: str, finished: str) -> None:
+PHASES = ("issue", "rerun", "renew")
+PHASE_TITLE = {"issue": "fresh issuance", "rerun": "re-run, nothing due", "renew": "renewal of 10%"}
+
+
+def fit_plane(points: t.List[t.Tuple[int, int, float]]) -> t.Optional[t.Tuple[float, float, float]]:
+    """Least squares t = a + b*N + c*K (fixed cost, per certificate, per node) over (N, K, t);
+    None unless both N and K take two values or more."""
+    if len(set(p[0] for p in points)) < 2 or len(set(p[1] for p in points)) < 2:
+        return None
+    rows = [(1.0, float(n), float(k)) for n, k, _v in points]
+    ys = [v for _n, _k, v in points]
+    ata = [[sum(r[i] * r[j] for r in rows) for j in range(3)] for i in range(3)]
+    aty = [sum(r[i] * y for r, y in zip(rows, ys)) for i in range(3)]
+    # Gaussian elimination with partial pivoting on the 3x3 normal equations.
+    m = [ata[i] + [aty[i]] for i in range(3)]
+    for col in range(3):
+        pivot = max(range(col, 3), key=lambda r: abs(m[r][col]))
+        if abs(m[pivot][col]) < 1e-12:
+            return None
+        m[col], m[pivot] = m[pivot], m[col]
+        for r in range(3):
+            if r != col:
+                f = m[r][col] / m[col][col]
+                m[r] = [x - f * y for x, y in zip(m[r], m[col])]
+    return m[0][3] / m[0][0], m[1][3] / m[1][1], m[2][3] / m[2][2]
+
+
+def write_results(ctx: t.Dict[str, t.Any], table: t.List[str], floors: t.List[str], fits: t.List[str],
+                  ratio_lines: t.List[str], errors: t.List[str], profiles: t.Dict[t.Tuple[str, int, int], t.Dict[str, t.Any]]) -> None:
     lead = LEAD_TEMPLATE
     if os.path.exists(RESULTS):
         with open(RESULTS) as handle:
             old = handle.read()
         if LEAD_START in old and LEAD_END in old:
             lead = old.split(LEAD_START, 1)[1].split(LEAD_END, 1)[0].strip("\n") + "\n"
-    sizes, cases = args["sizes"], args["cases"]
-    lines = ["# Benchmark: certfleet.acme against community.crypto and certbot", "",
+    lines = ["# Benchmark: the certfleet.acme certificate role at fleet scale, its floors and its peers", "",
              "Written by `bench/run.sh` (`make bench`); do not edit by hand except the section between the",
              "`lead-analysis` markers, which is kept when the file is rewritten.", "",
-             "- run: %s to %s (UTC); BENCH_SIZES=\"%s\", BENCH_REPEATS=%d; cases: %s; certfleet as %s" % (
-                 started, finished, " ".join(str(s) for s in sizes), args["repeats"], ", ".join(cases),
-                 os.path.relpath(certfleet_playbook(), ROOT)),
-             "- load average (1, 5, 15 min) at start: %s; at end: %s" % load, "", "## Machine", "",
+             "- run: %s to %s (UTC); BENCH_SIZES=\"%s\", BENCH_NODES=\"%s\", BENCH_REPEATS=%d, peers at N=%s on %d nodes; "
+             "cases: %s; forks %s" % (ctx["started"], ctx["finished"], " ".join(map(str, ctx["sizes"])),
+                                      " ".join(map(str, ctx["nodes"])), ctx["repeats"],
+                                      " ".join(map(str, ctx["peer_sizes"])), ctx["peer_nodes"], ", ".join(ctx["cases"]),
+                                      os.environ.get("BENCH_FORKS", "25")),
+             "- load average (1, 5, 15 min) at start: %s; at end: %s" % ctx["load"], "", "## Machine", "",
              "| | |", "|---|---|"]
-    lines += ["| %s | %s |" % row for row in machine_rows]
-    lines += ["", "## Results", "", "Median wall time in seconds (runs that counted); ratio = tool / certfleet.", ""]
-    lines += table
-    lines += ["", "```"] + ratio_lines + ["```", ""]
-    if 50 in sizes and "certfleet" in cases and "community.crypto" in cases:
-        lines += ["Target at N=50 (certfleet at most 1/15 of community.crypto): " + "; ".join(
-            "%s %s" % (line.split(":")[0].replace("ratio ", ""), "met" if _ratio_value(line) and _ratio_value(line) >= 15 else "NOT met")
-            for line in ratio_lines if "N=50" in line), ""]
-    good_base = [b for b in baseline if b is not None]
-    if good_base:
-        lines += ["Ansible + ssh floor (`bench/baseline.yml`: start-up, one `ping` on the store host, one on each of",
-                  "the three nodes over cold ssh): median %.2f s over %d run(s)." % (statistics.median(good_base), len(good_base)), ""]
-    fits = []
-    for case in cases:
-        for phase in ("issue", "rerun"):
-            points = [(n, median([r.get(phase) for r in results.get((case, n), [])])) for n in sizes]
-            points = [(n, v) for n, v in points if v is not None]
-            fit = linear_fit(points)
-            if fit:
-                fits.append("| %s | %s | %.2f | %.3f |" % (case, phase, fit[0], fit[1]))
+    lines += ["| %s | %s |" % row for row in ctx["machine"]]
+    lines += ["", "## Results", "", "Median wall time in seconds (runs that counted).", ""] + table + [""]
+    lines += ["### Floors (same run)", ""] + floors + [""]
     if fits:
-        lines += ["Scaling with the number of certificates: least-squares fit of the medians, t = a + b*N",
-                  "(meaningful with three sizes or more on a quiet machine).", "",
-                  "| case | run | a: fixed s | b: s per certificate |", "|---|---|---:|---:|"] + fits + [""]
-    floor_rows = []
-    for n in sizes:
-        floors = [r.get("floor") for r in results.get(("floor", n), []) if r.get("floor")]
-        if floors:
-            account = fmt(statistics.median(f["account_seconds"] for f in floors), 3)
-            per_cert = fmt(statistics.median(f["median_cert_seconds"] for f in floors), 3)
-            floor_rows.append("| %d | %s | %s |" % (n, account, per_cert))
-    if floor_rows:
-        lines += ["ACME floor details (inside floor.py, without its Python start-up):", "",
-                  "| N | new account s | median seconds per certificate (order to chain) |", "|---:|---:|---:|"] + floor_rows + [""]
+        lines += ["### Fit", "", "Least squares over the cells' medians, t = a + b*N + c*K (N certificates, K nodes).", "",
+                  "| case | run | a: fixed s | b: s per certificate | c: s per node |", "|---|---|---:|---:|---:|"] + fits + [""]
+    lines += ["```"] + ratio_lines + ["```", ""]
     if errors:
         lines += ["## Failures", ""] + ["- " + e for e in errors] + [""]
     with open(METHOD) as handle:
         lines += [handle.read().split("-->", 1)[1].strip("\n"), ""]
     if profiles:
-        lines += ["## Profiled runs (one extra run per case and N, not in the medians)", "",
+        lines += ["## Profiled runs (one extra run of the role per cell, not in the medians)", "",
                   "Callback `bench/callback_plugins/bench_profile.py`: a task's wall time runs from its start to",
                   "its end on the last host; \"slowest host\" is the longest single host (module transfer, ssh,",
                   "execution); the last rows are the time outside tasks.", ""]
-        for case, n in sorted(profiles, key=lambda k: (list(CASES).index(k[0]), k[1])):
-            prof = profiles[(case, n)]
-            for phase in ("issue", "rerun"):
+        for (case, n, k) in sorted(profiles, key=lambda c: (c[2], c[1])):
+            prof = profiles[(case, n, k)]
+            for phase in PHASES:
                 if prof.get(phase + "_profile"):
-                    lines += ["### %s, N=%d, %s" % (case, n, "fresh issuance" if phase == "issue" else "re-run"), ""]
+                    lines += ["### %s, N=%d, K=%d nodes, %s" % (case, n, k, PHASE_TITLE[phase]), ""]
                     lines += profile_table(prof[phase + "_profile"], prof.get(phase)) + [""]
     lines += [LEAD_START, lead.rstrip("\n"), LEAD_END, ""]
     lines += ["Logs of every run: `bench/.work/logs/` (not committed).", ""]
@@ -598,96 +702,143 @@ def write_results(args: t.Dict[str, t.Any], results: t.Dict[t.Tuple[str, int], t
         handle.write("\n".join(lines))
 
 
-def _ratio_value(line: str) -> t.Optional[float]:
-    try:
-        return float(line.rsplit(":", 1)[1])
-    except ValueError:
-        return None
+def ratio(num: t.Optional[float], den: t.Optional[float], digits: int = 2) -> str:
+    return fmt(num / den, digits) if num is not None and den else "n/a"
 
 
 def main() -> int:
-    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1 10 50").split()]
-    repeats = int(os.environ.get("BENCH_REPEATS", "3"))
-    cases = os.environ.get("BENCH_CASES", " ".join(CASES)).split()
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "1 5" if quick else "1 50 500").split()]
+    node_counts = [int(s) for s in os.environ.get("BENCH_NODES", "3" if quick else "3 20").split()]
+    repeats = int(os.environ.get("BENCH_REPEATS", "1"))
+    peer_sizes = [int(s) for s in os.environ.get("BENCH_PEER_SIZES", "5" if quick else "50").split()]
+    peer_nodes = int(os.environ.get("BENCH_PEER_NODES", "3"))
+    default_cases = "role role-files floor" if quick else "role role-files community.crypto certbot floor"
+    cases = os.environ.get("BENCH_CASES", default_cases).split()
     unknown = [c for c in cases if c not in CASES]
-    if unknown or not sizes or repeats < 1:
-        raise SystemExit("bad settings: unknown cases %s, sizes %s, repeats %d" % (unknown, sizes, repeats))
+    if unknown or not sizes or not node_counts or repeats < 1:
+        raise SystemExit("bad settings: unknown cases %s, sizes %s, nodes %s, repeats %d" % (unknown, sizes, node_counts, repeats))
     timeout = float(os.environ.get("BENCH_RUN_TIMEOUT", "1800"))
-    profile_cases = [c for c in os.environ.get("BENCH_PROFILE_CASES", "certfleet").split()
-                     if c in cases and c in ("certfleet", "community.crypto")]
-    if os.environ.get("BENCH_PROFILE", "1") != "1":
-        profile_cases = []
+    profile = os.environ.get("BENCH_PROFILE", "1") == "1"
     started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     load_start = loadavg()
-    log("sizes %s, repeats %d, cases %s, certfleet %s, lab %s" % (sizes, repeats, cases, certfleet_playbook(), LAB_DIR))
+    log("sizes %s, nodes %s, repeats %d, cases %s, peers at N=%s K=%d, lab %s (%d nodes)" % (
+        sizes, node_counts, repeats, cases, peer_sizes, peer_nodes, LAB_DIR, len(ALL_NODES)))
     machine_rows = machine()
     for row in machine_rows:
         log("%s: %s" % row)
 
-    results: t.Dict[t.Tuple[str, int], t.List[t.Dict[str, t.Any]]] = {}
-    profiles: t.Dict[t.Tuple[str, int], t.Dict[str, t.Any]] = {}
+    # (case, N, K) -> list of per-repeat results; floors per K
+    results: t.Dict[t.Tuple[str, int, int], t.List[t.Dict[str, t.Any]]] = {}
+    profiles: t.Dict[t.Tuple[str, int, int], t.Dict[str, t.Any]] = {}
+    base: t.Dict[int, t.List[t.Optional[float]]] = {}
+    minimal: t.Dict[int, t.List[t.Optional[float]]] = {}
     errors: t.List[str] = []
-    baseline: t.List[t.Optional[float]] = []
     try:
-        for rep in range(1, repeats + 1):
-            baseline.append(run_baseline(timeout))
-            log("baseline (ansible-playbook + ping store + ping nodes) run %d: %s s" % (rep, fmt(baseline[-1])))
-        for count in sizes:
+        for k in node_counts:
+            use_nodes(k)
             for rep in range(1, repeats + 1):
-                shift = (rep - 1) % len(cases)
-                for case in cases[shift:] + cases[:shift]:
-                    res = run_case(case, count, rep, timeout)
-                    results.setdefault((case, count), []).append(res)
-                    errors += res["errors"]
-            for case in profile_cases:
-                prof = run_case(case, count, 0, timeout, profile=True)
-                profiles[(case, count)] = prof
-                errors += prof["errors"]
+                base.setdefault(k, []).append(run_baseline(timeout))
+                minimal.setdefault(k, []).append(run_minimal(timeout))
+                log("floors K=%d run %d: Ansible+SSH %s s, minimal play (%d steps) %s s" % (
+                    k, rep, fmt(base[k][-1]), role_steps(), fmt(minimal[k][-1])))
+            for n in sizes:
+                cell_cases = [c for c in cases if c in ("role", "floor")
+                              or (n in peer_sizes and k == peer_nodes)]
+                for rep in range(1, repeats + 1):
+                    shift = (rep - 1) % len(cell_cases)
+                    for case in cell_cases[shift:] + cell_cases[:shift]:
+                        res = run_case(case, n, rep, timeout)
+                        results.setdefault((case, n, k), []).append(res)
+                        errors += res["errors"]
+                if profile and "role" in cases:
+                    prof = run_case("role", n, 0, timeout, profile=True)
+                    profiles[("role", n, k)] = prof
+                    errors += prof["errors"]
     finally:
-        for case in cases:  # leave nothing on the shared nodes
+        for case in cases:  # leave nothing on the nodes
             clean(case)
-        for _node, _address, prefix in NODES:
+        for _node, _address, prefix in ALL_NODES:
             try:
                 os.rmdir(os.path.join(prefix, "bench"))
             except OSError:  # not empty (another user of bench/ on the node) or gone
                 pass
+        if len(ALL_NODES) > 1:
+            use_nodes(len(ALL_NODES))  # every HAProxy server back in service
 
-    # table and ratio lines
-    table = ["| N | tool | fresh issuance s | x certfleet | re-run s | x certfleet |", "|---:|---|---:|---:|---:|---:|"]
+    def med(case: str, n: int, k: int, phase: str) -> t.Optional[float]:
+        runs = results.get((case, n, k))
+        return median([r.get(phase) for r in runs]) if runs else None
+
+    def cell(case: str, n: int, k: int, phase: str) -> str:
+        runs = results.get((case, n, k))
+        if not runs or (case == "floor" and phase != "issue"):
+            return "-"
+        values = [r.get(phase) for r in runs]
+        good = len([v for v in values if v is not None])
+        m = median(values)
+        return "%s (%d/%d)" % (fmt(m), good, len(values)) if m is not None else "FAILED (%d/%d)" % (good, len(values))
+
+    bmed = {k: median(v) for k, v in base.items()}
+    mmed = {k: median(v) for k, v in minimal.items()}
+    table = ["| K nodes | N | case | fresh issuance s | re-run s | renewal 10% s | re-run / Ansible+SSH floor |",
+             "|---:|---:|---|---:|---:|---:|---:|"]
+    for k in node_counts:
+        for n in sizes:
+            for case in cases:
+                if (case, n, k) in results:
+                    table.append("| %d | %d | %s | %s | %s | %s | %s |" % (
+                        k, n, case, cell(case, n, k, "issue"), cell(case, n, k, "rerun"), cell(case, n, k, "renew"),
+                        ratio(med(case, n, k, "rerun"), bmed.get(k)) if case != "floor" else "-"))
+    floors = ["| K nodes | Ansible+SSH floor s (`bench/baseline.yml`) | minimal play s (%d no-op steps) |" % role_steps(),
+              "|---:|---:|---:|"]
+    floors += ["| %d | %s | %s |" % (k, fmt(bmed.get(k)), fmt(mmed.get(k))) for k in node_counts]
+    fits = []
+    for case in ("role",):
+        for phase in PHASES:
+            pts = [(n, k, med(case, n, k, phase)) for k in node_counts for n in sizes]
+            fit = fit_plane([p for p in pts if p[2] is not None])
+            if fit:
+                fits.append("| %s | %s | %.2f | %.4f | %.3f |" % (case, phase, fit[0], fit[1], fit[2]))
+    for name, meds in (("Ansible+SSH floor", bmed), ("minimal play", mmed)):
+        pts = [(k, v) for k, v in meds.items() if v is not None]
+        if len(pts) >= 2:
+            line = linear_fit(pts)
+            fits.append("| %s | - | %.2f | - | %.3f |" % (name, line[0], line[1]))
     ratio_lines = []
-    for count in sizes:
-        ref = {phase: median([r.get(phase) for r in results.get(("certfleet", count), [])]) for phase in ("issue", "rerun")}
-        for case in cases:
-            runs = results.get((case, count), [])
-            cells = []
-            for phase in ("issue", "rerun"):
-                if case == "floor" and phase == "rerun":
-                    cells += ["-", "-"]
-                    continue
-                values = [r.get(phase) for r in runs]
-                med = median(values)
-                ok_runs = len([v for v in values if v is not None])
-                cells.append("%s (%d/%d)" % (fmt(med), ok_runs, len(values)) if med is not None else "FAILED (%d/%d)" % (ok_runs, len(values)))
-                cells.append(fmt(med / ref[phase], 1 if med >= ref[phase] else 2) if med is not None and ref[phase] else "-")
-            table.append("| %d | %s | %s |" % (count, case, " | ".join(cells)))
-        if "community.crypto" in cases and "certfleet" in cases:
-            for phase in ("issue", "rerun"):
-                cc = median([r.get(phase) for r in results.get(("community.crypto", count), [])])
-                ratio_lines.append("ratio %s N=%d: %s" % (phase, count, fmt(cc / ref[phase], 1) if cc is not None and ref[phase] else "n/a"))
+    for n in peer_sizes:
+        for phase in ("issue", "rerun"):
+            ratio_lines.append("ratio %s N=%d: %s" % (phase, n, ratio(med("community.crypto", n, peer_nodes, phase),
+                                                                      med("role", n, peer_nodes, phase), 1)))
+            ratio_lines.append("ratio-files %s N=%d: %s" % (phase, n, ratio(med("community.crypto", n, peer_nodes, phase),
+                                                                            med("role-files", n, peer_nodes, phase), 1)))
+    n_top, k_top = max(sizes), max(node_counts)
+    acme = med("floor", n_top, k_top, "issue")
+    z = ratio(med("role", n_top, k_top, "rerun"), bmed.get(k_top))
+    w = ratio(med("role", n_top, k_top, "issue"), (acme + bmed[k_top]) if acme is not None and bmed.get(k_top) else None)
+    ratio_lines += ["floor-ratio rerun N=%d nodes=%d: %s" % (n_top, k_top, z),
+                    "floor-ratio issue N=%d nodes=%d: %s" % (n_top, k_top, w)]
+    targets = []
+    for label, value, limit in (("Z (re-run / Ansible+SSH floor)", z, 1.5), ("W (issue / (ACME + Ansible+SSH floors))", w, 2.0)):
+        try:
+            targets.append("%s at most %.1f: %s" % (label, limit, "met" if float(value) <= limit else "NOT met"))
+        except ValueError:
+            targets.append("%s: not measured" % label)
+    ratio_lines += ["target " + x for x in targets]
     finished = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    write_results({"sizes": sizes, "repeats": repeats, "cases": cases}, results, profiles, baseline, table, ratio_lines,
-                  errors, machine_rows, (load_start, loadavg()), started, finished)
+    ctx = {"sizes": sizes, "nodes": node_counts, "repeats": repeats, "cases": cases, "peer_sizes": peer_sizes,
+           "peer_nodes": peer_nodes, "started": started, "finished": finished, "load": (load_start, loadavg()),
+           "machine": machine_rows}
+    write_results(ctx, table, floors, fits, ratio_lines, errors, profiles)
     print()
-    print("\n".join(table))
-    print()
-    print("\n".join(ratio_lines))
+    print("\n".join(table + [""] + floors + [""] + ratio_lines))
     if errors:
         print()
         print("FAILURES:")
         print("\n".join("  " + e for e in errors))
     print()
     print("written: %s" % os.path.relpath(RESULTS, ROOT))
-    return 1 if errors or None in baseline else 0
+    return 1 if errors or None in bmed.values() else 0
 
 
 if __name__ == "__main__":

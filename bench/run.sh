@@ -2,13 +2,15 @@
 # certfleet.acme benchmark (make bench): certfleet vs community.crypto vs certbot vs the ACME
 # protocol floor on the lab, for BENCH_SIZES certificates, BENCH_REPEATS times each.
 #
-#   bash bench/run.sh            sizes "1 10 50", 3 repeats (override with BENCH_SIZES, BENCH_REPEATS)
-#   bash bench/run.sh --quick    sizes "1", 1 repeat
+#   bash bench/run.sh            the matrix: sizes "1 50 500" x nodes "3 20", 1 repeat (BENCH_SIZES, BENCH_NODES, BENCH_REPEATS)
+#   bash bench/run.sh --quick    BENCH_QUICK=1: sizes "1 5" on 3 nodes, role and floors only
 #
-# Other settings (environment): BENCH_CASES (default "certfleet community.crypto certbot floor"),
-# BENCH_CERTFLEET=playbook|role (bench/certfleet.yml or bench/certfleet-role.yml), BENCH_PROFILE=0|1
-# and BENCH_PROFILE_CASES (extra profiled runs, default "certfleet"), BENCH_RUN_TIMEOUT (s per run),
-# BENCH_PYTHON (Python for the peers' venv, default python3).
+# Other settings (environment): BENCH_CASES (default "role role-files community.crypto certbot
+# floor"), BENCH_PEER_SIZES / BENCH_PEER_NODES (where the peers and role-files run, "50" / 3),
+# BENCH_PROFILE=0|1 (a profiled role run per cell), BENCH_FORKS (25), BENCH_RUN_TIMEOUT (s per
+# run), BENCH_PYTHON (Python for the peers' venv, default python3). See bench/driver.py.
+# The lab needs max(BENCH_NODES) nodes: LAB_NODES=20 (in a network namespace of its own, see
+# tests/lab/README.md).
 # Needs the lab up (make lab-up) and certfleet's venv and collection link (make deps).
 # Writes bench/results.md; exits non-zero if any case fails.
 set -euo pipefail
@@ -20,7 +22,7 @@ lab_dir="${LAB_DIR:-/var/tmp/certfleet-lab}"
 
 for arg in "$@"; do
   case "$arg" in
-    --quick) export BENCH_SIZES=1 BENCH_REPEATS=1 ;;
+    --quick) export BENCH_QUICK=1 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument: $arg (try --help)" >&2; exit 2 ;;
   esac

@@ -7,16 +7,18 @@ variables (groups, play hosts, hostvars) and maps errors to a failed result."""
 
 from __future__ import annotations
 
+import os
 import typing as t
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.certfleet.acme.plugins.plugin_utils import fleet
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
+from ansible_collections.certfleet.acme.plugins.plugin_utils import dns_env, fleet
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import utcnow
 
 STEPS = ("node", "plan", "gate", "issued", "install", "http_server", "verify", "verdict",
-         "rollback_report", "summary", "report")
+         "rollback_report", "summary", "report", "dns_options")
 
 
 class ActionModule(ActionBase):
@@ -72,7 +74,7 @@ class ActionModule(ActionBase):
                     % args.get("report_on")}
         if why is None:
             return {"msg": "every store-host step succeeded"}
-        return {"failed": True, "msg": "%s. No node was changed%s" % (why, args.get("suffix") or ".")}
+        return {"failed": True, "msg": "%s. %s" % (why.rstrip("."), args.get("suffix") or "No node was changed.")}
 
     def _step_issued(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         issued = fleet.issued_state(args.get("planned"), args.get("issue"))
@@ -116,8 +118,21 @@ class ActionModule(ActionBase):
             checks = fleet.report_checks(plan, list(task_vars.get("ansible_play_hosts") or []))
             return {"checks": checks, "endpoints": fleet.unique_endpoints(checks)}
         stored = fleet.issued_state(args.get("planned"), None)
-        rows = fleet.report_rows(args.get("checks") or [], args.get("served"), stored)
+        hosts = list(task_vars.get("ansible_play_hosts_all") or [])
+        min_days = args.get("min_days")
+        rows = fleet.report_rows(args.get("checks") or [], args.get("served"), stored,
+                                 None if min_days in (None, "") else float(min_days),
+                                 fleet.node_groups(dict(task_vars.get("groups") or {}), hosts))
         return {"rows": rows, "table": fleet.report_table(rows), "flagged": fleet.report_flagged(rows)}
+
+    def _step_dns_options(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+        # The controller's environment: where AWX and execution environments put credentials.
+        try:
+            options, from_env = dns_env.provider_options(args.get("provider"), args.get("provider_options"),
+                                                         os.environ)
+        except InputError as e:
+            return {"failed": True, "msg": "certfleet.acme.certificate: %s" % e}
+        return {"options": options, "from_env": from_env}
 
 
 def _outside(hostvars: t.Any, host: str) -> t.Dict[str, t.Any]:

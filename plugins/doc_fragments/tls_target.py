@@ -65,7 +65,10 @@ options:
       - V(present) installs the certificates and makes the server serve them.
       - V(rollback) restores the backup set of the named certificates and makes the server serve
         it (for example when a check from outside failed after the task).
+      - V(commit) removes the backup set of the named certificates (and of the shared files), once
+        a check from outside confirmed the new ones, so that no previous private key stays on the
+        node. The role M(certfleet.acme.certificate) does this after its TLS check.
     type: str
-    choices: [present, rollback]
+    choices: [present, rollback, commit]
     default: present
 """

@@ -95,7 +95,10 @@ RETURN = r"""
 bundles:
   description:
     - One entry per name, in the order given.
-    - Its RV(bundles[].name), RV(bundles[].cert), RV(bundles[].chain) and RV(bundles[].privatekey) are the suboptions of O(certfleet.acme.cert_install#module:certificates), O(certfleet.acme.haproxy_cert#module:certificates) and O(certfleet.acme.traefik_cert#module:certificates) (see the examples).
+    - Its RV(bundles[].name), RV(bundles[].cert), RV(bundles[].chain) and RV(bundles[].privatekey)
+      are the suboptions of O(certfleet.acme.cert_install#module:certificates),
+      O(certfleet.acme.haproxy_cert#module:certificates) and
+      O(certfleet.acme.traefik_cert#module:certificates) (see the examples).
   returned: success
   type: list
   elements: dict

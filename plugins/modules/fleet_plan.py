@@ -8,7 +8,7 @@ short_description: The fleet plan of the certfleet.acme.certificate role (contro
 version_added: 0.2.0
 author: certfleet maintainers (@certfleet)
 description:
-  - Runs one planning step of the role M(certfleet.acme.certificate) on the controller; it never
+  - Runs one planning step of the role P(certfleet.acme.certificate#role) on the controller; it never
     connects to a host and never changes anything. The role calls it; a playbook of your own can
     call it too, for example to see the plan of an inventory in check mode.
   - O(step=node) normalises one node's settings (the role's per-node variables).
@@ -18,7 +18,13 @@ description:
   - The other steps derive what the role does next from the plan and from module results, keyed by
     certificate, node and endpoint; O(step=gate) fails every node whose store-host step failed or
     was unreachable.
-  - The logic is in C(plugins/plugin_utils/fleet.py) and has unit tests.
+  - O(step=dns_options) reads, from the controller's environment, the variables that O(provider)
+    declares for its options (for example C(PDNS_API_KEY) of V(powerdns)), where AWX credentials
+    and execution environments put them, and returns them with O(provider_options) over them, for
+    O(certfleet.acme.dns_challenge#module:provider_options) on a store host that does not have them.
+    Its result holds secrets - register it with C(no_log).
+  - The logic is in C(plugins/plugin_utils/fleet.py) and C(plugins/plugin_utils/dns_env.py) and has
+    unit tests.
 extends_documentation_fragment:
   - certfleet.acme.attributes
 attributes:
@@ -34,7 +40,7 @@ options:
     description: The planning step.
     type: str
     required: true
-    choices: [node, plan, gate, issued, install, http_server, verify, verdict, rollback_report, summary, report]
+    choices: [node, plan, gate, issued, install, http_server, verify, verdict, rollback_report, summary, report, dns_options]
   settings:
     description: With O(step=node), the node's settings (the role passes its per-node variables).
     type: dict
@@ -58,9 +64,10 @@ options:
     type: dict
   results:
     description:
-      - With O(step=gate), the registered results of store-host steps, by a name for the message.
+      - With O(step=gate), the registered results of store-host steps, by a name for the message
+        (a dict), or a list of C(name)/C(result) dicts when a name holds variables.
       - With O(step=rollback_report), the rollback results by module (C(cert_install), C(haproxy), C(traefik)).
-    type: dict
+    type: raw
   preflight:
     description: With O(step=gate), the M(certfleet.acme.challenge_check) result whose misses stop the run.
     type: dict
@@ -68,7 +75,7 @@ options:
     description: With O(step=gate), the host that shows the whole preflight table (the others refer to it).
     type: str
   suffix:
-    description: With O(step=gate), the end of the failure message.
+    description: With O(step=gate), the sentence after the cause (default V(No node was changed.)).
     type: str
   planned:
     description: The M(certfleet.acme.order) result of the plan (state pending in check mode).
@@ -99,6 +106,12 @@ options:
     description: With O(step=verdict), a later install step of this node failed (roll back what succeeded).
     type: bool
     default: false
+  provider:
+    description: With O(step=dns_options), the DNS provider (the role's C(certfleet_dns_provider)); none for http-01.
+    type: str
+  provider_options:
+    description: With O(step=dns_options), the explicit provider options; they win over the environment.
+    type: dict
 notes:
   - This is an action plugin; C(delegate_to) and the connection are ignored.
 """
@@ -200,7 +213,11 @@ report:
   returned: O(step=rollback_report)
   type: str
 summary:
-  description: With O(step=summary), one row per certificate (action, serial, expiry, nodes serving, failed).
+  description:
+    - With O(step=summary), one row per certificate (action, reason, serial, expiry, nodes serving, failed).
+    - Its C(ari) is the order's M(certfleet.acme.order) RV(certfleet.acme.order#module:certificates[].ari)
+      (the CA's renewal window and the time chosen in it), null without ARI; the line of an up-to-date
+      certificate with ARI shows its reason (the window and the renewal time).
   returned: O(step=summary)
   type: list
   elements: dict
@@ -215,13 +232,27 @@ table:
   type: list
   elements: str
 rows:
-  description: With the second O(step=report), one row per node and name, with its C(flags).
+  description:
+    - With the second O(step=report), one row per node and name, with its C(flags).
+    - Its C(ari) is the stored certificate's ARI answer (as in RV(summary)); a certificate the CA's
+      window makes due is flagged C(renewal due) with the reason.
   returned: O(step=report)
   type: list
   elements: dict
 flagged:
   description: With the second O(step=report), one line per row that needs attention.
   returned: O(step=report)
+  type: list
+  elements: str
+options:
+  description:
+    - With O(step=dns_options), the provider options for M(certfleet.acme.dns_challenge) (holds
+      credentials).
+  returned: O(step=dns_options)
+  type: dict
+from_env:
+  description: With O(step=dns_options), the names of the options taken from the environment (names only).
+  returned: O(step=dns_options)
   type: list
   elements: str
 """

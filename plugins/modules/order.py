@@ -15,11 +15,27 @@ description:
     A certificate is due when the store has none, when it is inside its renewal window (a third of
     its lifetime left, half for lifetimes under ten days, or O(renew_before_days)), when its
     identifiers, key type or profile changed, when it came from another directory, or on O(force).
+  - "When the CA has ACME Renewal Information (ARI, RFC 9773: a C(renewalInfo) URL in its
+    directory), its suggested window decides instead of the lifetime rule: each stored certificate's
+    renewalInfo is fetched (a plain GET, no account) and kept in the store
+    (C(certs/<name>/ari.json)) until its C(Retry-After) (one minute to one day; six hours without
+    one). The certificate is renewed at a time drawn once inside the window (uniformly, from a
+    hash of the certificate ID and the window, so every run and check mode agree on it) or at once
+    when the window has passed. An explicit O(renew_before_days) still renews earlier; an expired
+    certificate is always due. See O(ari)."
+  - Against a CA without ARI, or when its answer is unusable (not JSON, no valid window, an HTTP
+    error, an unreachable server), the lifetime rule decides; an unusable answer also gives a
+    warning and is asked again on the next run.
+  - A renewal order carries C(replaces) with the old certificate's ARI ID when the CA has ARI and
+    the new order shares an identifier with it (a CA may exempt such renewals from rate limits).
+    If the CA answers C(alreadyReplaced), or C(unauthorized) (another account ordered the old
+    certificate, as after a change of account), the order is sent once more without C(replaces).
   - O(state=pending) creates an order for each due certificate (or resumes a still usable pending
     order left by an earlier run) and returns one flat list of challenges, RV(challenges), to deploy.
   - O(state=valid) answers those challenges, waits for validation (polling from 20 ms up, with a
     deadline), finalizes with a fresh key, downloads the chain into the store and returns what happened.
-  - With nothing due, no ACME request is made at all and nothing changes.
+  - With nothing due, nothing changes and no request needs the account; the only requests are the
+    ARI ones (the directory and each renewalInfo answer not kept in the store).
   - Orders run concurrently (O(concurrency)); each certificate is locked in the store so that two
     runs never order the same certificate twice.
   - With O(run_id), the O(state=pending) call leases each certificate it ordered or resumed to that
@@ -38,12 +54,20 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reports which certificates would be ordered; creates no order.
+    details:
+      - Reports which certificates would be ordered; creates no order.
+      - The ARI answers are fetched in check mode too (read-only GETs, so the prediction is the real
+        decision) and kept in C(certs/<name>/ari.json) like in a real run - a cache of the CA's
+        answer, not certificate state, kept so that the role, which decides in check mode, honours
+        C(Retry-After). Nothing else is written; a store that cannot be written is no error in check
+        mode. The time drawn in the window is the same in check mode and in the real run.
   diff_mode:
     support: none
   idempotent:
     support: full
-    details: A second run with nothing due changes nothing and sends no request to the CA.
+    details:
+      - A second run with nothing due changes nothing and orders nothing. Keeping an ARI answer in
+        the store is not a change.
 options:
   state:
     description:
@@ -101,6 +125,9 @@ options:
         description: Keep the current certificate key instead of generating a new one.
         type: bool
         default: false
+      preferred_chain:
+        description: The chain to store, by the issuer common name of its top certificate. Defaults to O(preferred_chain).
+        type: str
   challenge:
     description: Default challenge type.
     type: str
@@ -113,7 +140,8 @@ options:
     default: ec-p256
   renew_before_days:
     description:
-      - Renew when fewer days than this remain. When unset, renew when a third of the lifetime is
+      - Renew when fewer days than this remain, also when the CA's ARI window (O(ari)) is later.
+        When unset, the ARI window decides, or without ARI renew when a third of the lifetime is
         left (half of it for lifetimes under ten days).
     type: float
   force:
@@ -122,6 +150,14 @@ options:
     default: false
   profile:
     description: Default ACME profile for every certificate without its own O(certificates[].profile).
+    type: str
+  preferred_chain:
+    description:
+      - Among the default chain and the alternates the CA offers (C(Link) headers with
+        C(rel="alternate") on the certificate URL), store the first whose top certificate (the one
+        closest to the root) has this issuer common name, for example V(ISRG Root X1).
+      - When no chain matches, the default chain is stored and RV(certificates[].chain_note) says so.
+      - Applies to new certificates; the stored ones are kept until they are renewed.
     type: str
   concurrency:
     description: How many certificates are worked on at once.
@@ -140,6 +176,15 @@ options:
         releases the lease when it ends, also when it fails.
       - Without it, leases are neither checked nor taken.
     type: str
+  ari:
+    description:
+      - Use the CA's ACME Renewal Information (RFC 9773) when its directory offers it - see the
+        description for what it decides.
+      - V(false) makes the lifetime rule (or O(renew_before_days)) decide alone, sends no ARI request
+        and no C(replaces).
+    type: bool
+    default: true
+    version_added: 0.2.0
   lease_seconds:
     description: How long the lease of O(run_id) lasts when its O(state=valid) call never comes (a killed run).
     type: int
@@ -191,7 +236,14 @@ certificates:
     name: {description: Certificate name., type: str, returned: always}
     identifiers: {description: The identifiers requested., type: list, elements: str, returned: always}
     action: {description: "V(issue), V(renew) or V(none).", type: str, returned: always}
-    reason: {description: Why issuance is or is not due., type: str, returned: always}
+    reason:
+      description:
+        - Why issuance is or is not due.
+        - "With ARI it names the window and the time, for example
+          V(ARI window 2027-01-01T00:00:00Z to 2027-01-02T00:00:00Z: renew at 2027-01-01T13:07:42Z),
+          with V((reached\\)) appended once that time has come, or V(... has passed: renew now)."
+      type: str
+      returned: always
     status:
       description: "V(pending) (order waiting for challenges), V(valid) (certificate in the store),
         V(absent), V(failed), or in check mode V(would_order) / V(would_issue)."
@@ -202,6 +254,33 @@ certificates:
     not_after: {description: "Expiry (ISO 8601, UTC).", type: str, returned: when valid}
     profile: {description: "The ACME profile of the stored certificate (null when none was asked for).", type: str, returned: when valid}
     order_url: {description: The order URL., type: str, returned: when an order was used}
+    ari:
+      description:
+        - The CA's ARI answer for the stored certificate, null when the CA has no ARI, when its
+          answer is unusable (a warning says why), when there is no stored certificate, when it came
+          from another directory, or with O(ari=false).
+      type: dict
+      returned: always
+      version_added: 0.2.0
+      contains:
+        window_start: {description: "Start of the suggested renewal window (ISO 8601, UTC).", type: str, returned: always}
+        window_end: {description: "End of the suggested renewal window (ISO 8601, UTC).", type: str, returned: always}
+        renew_at: {description: "The time drawn inside the window at which the certificate is renewed (ISO 8601, UTC).", type: str, returned: always}
+        explanation_url: {description: "The CA's C(explanationURL), null when it gave none.", type: str, returned: always}
+        retry_after: {description: "Until when the answer is kept in the store before the CA is asked again (ISO 8601, UTC).", type: str, returned: always}
+      sample:
+        window_start: "2027-01-01T00:00:00Z"
+        window_end: "2027-01-02T00:00:00Z"
+        renew_at: "2027-01-01T13:07:42Z"
+        explanation_url: null
+        retry_after: "2026-12-01T14:00:00Z"
+    replaces:
+      description:
+        - The ARI certificate ID sent as C(replaces) in the new order, null when none was sent (no
+          ARI, no shared identifier, or the CA answered C(alreadyReplaced) or C(unauthorized)).
+      type: str
+      returned: when O(state=pending) and status is V(pending)
+      version_added: 0.2.0
     files:
       description:
         - "Store paths of the privkey, cert, chain and fullchain files, through C(certs/<name>/current/):
@@ -209,6 +288,11 @@ certificates:
       type: dict
       returned: when O(state=valid) and valid
     lease_expires: {description: "When the lease of O(run_id) ends (ISO 8601, UTC).", type: str, returned: "when O(run_id) is set and status is V(pending)"}
+    chain_issuer: {description: "The issuer common name of the top certificate of the chain stored.", type: str, returned: when issued by this run}
+    chain_note:
+      description: "Why the default chain was stored although O(preferred_chain) asked for another."
+      type: str
+      returned: when no chain matched O(preferred_chain)
     abandoned_order: {description: The order given up because its certificate did not match its key or names., type: str, returned: when an order was abandoned}
     cert: {description: PEM leaf certificate., type: str, returned: when O(state=valid) and O(return_content)}
     chain: {description: PEM intermediate certificates., type: str, returned: when O(state=valid) and O(return_content)}
@@ -270,7 +354,7 @@ def _run(module):
     store = Store(module.params["store_dir"])
     return run_orders(module.params, module.check_mode, store,
                       lambda names: locked(store.ensure_dir("locks"), names, warn=module.warn),
-                      ledger=runs, wait=DEFAULT_WAIT)
+                      ledger=runs, wait=DEFAULT_WAIT, warn=module.warn)
 
 
 def main():
@@ -285,16 +369,19 @@ def main():
             force=dict(type="bool"),
             profile=dict(type="str"),
             reuse_key=dict(type="bool", default=False),
+            preferred_chain=dict(type="str"),
         )),
         challenge=dict(type="str", choices=CHALLENGES, default="http-01"),
         key_type=dict(type="str", choices=KEY_TYPES, default="ec-p256"),
         renew_before_days=dict(type="float"),
         force=dict(type="bool", default=False),
         profile=dict(type="str"),
+        preferred_chain=dict(type="str"),
         concurrency=dict(type="int", default=8),
         return_content=dict(type="bool", default=True),
         run_id=dict(type="str"),
         lease_seconds=dict(type="int", default=900),
+        ari=dict(type="bool", default=True),
     )
     run_module(spec, _run, mutually_exclusive=ACME_MUTUALLY_EXCLUSIVE)
 

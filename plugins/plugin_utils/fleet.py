@@ -14,6 +14,7 @@ the task variables and calls these functions.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 import typing as t
 import uuid
@@ -23,7 +24,9 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers
     CHALLENGE_TYPES, validate_certificate_name)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import parse_iso
 
-TARGETS = ("nginx", "files", "haproxy", "traefik")
+TARGETS = ("nginx", "files", "haproxy", "traefik", "apache")
+# Targets whose files cert_install writes (with their deploy hooks).
+FILE_TARGETS = ("nginx", "files", "apache")
 PROXY_TARGETS = ("haproxy", "traefik")
 HTTP01_MODES = ("files", "stateless")
 DEFAULT_NGINX_HTTP_CONF_FILE = "certfleet-http.conf"
@@ -60,6 +63,13 @@ NODE_SETTINGS = {
     "traefik_cert_dir": ("certfleet_traefik_cert_dir", "str"),
     "traefik_dynamic_file": ("certfleet_traefik_dynamic_file", "str"),
     "traefik_log": ("certfleet_traefik_log", "optstr"),
+    "apache_conf_dir": ("certfleet_apache_conf_dir", "optstr"),
+    "apache_conf_file": ("certfleet_apache_conf_file", "optfilename"),
+    "apache_vhost_extra": ("certfleet_apache_vhost_extra", "text"),
+    "apache_test_cmd": ("certfleet_apache_test_cmd", "optstr"),
+    "apache_reload_cmd": ("certfleet_apache_reload_cmd", "optstr"),
+    "apache_error_log": ("certfleet_apache_error_log", "optstr"),
+    "deploy_hooks": ("certfleet_deploy_hooks", "hooks"),
 }
 
 
@@ -82,6 +92,14 @@ def probe_name(identifier: str) -> str:
 def endpoint_key(endpoint: t.Mapping[str, t.Any]) -> str:
     return "%s|%s|%s" % (endpoint.get("host"), int(endpoint.get("port") or 443),
                          endpoint.get("server_name"))
+
+
+def _is_ip(value: t.Any) -> bool:
+    try:
+        ipaddress.ip_address(str(value).strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _blank(value: t.Any) -> bool:
@@ -134,6 +152,8 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ValueError("%r must be a list of strings" % (value,))
         return list(value)
+    if kind == "hooks":
+        return _hooks(value)
     if kind == "text":
         if _blank(value):
             return ""
@@ -141,6 +161,18 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
             raise ValueError("%r must be text" % (value,))
         return value
     raise AssertionError(kind)
+
+
+def _hooks(value: t.Any) -> t.List[t.Any]:
+    """Deploy hooks: a list of commands (strings, argument lists or dicts with ``command``);
+    cert_install checks each one on the node."""
+    if _blank(value):
+        return []
+    if not isinstance(value, list) or not all(
+            (isinstance(v, str) and v.strip()) or (isinstance(v, list) and v)
+            or (isinstance(v, dict) and v.get("command")) for v in value):
+        raise ValueError("%r must be a list of commands (strings, lists or dicts with command)" % (value,))
+    return list(value)
 
 
 # --------------------------------------------------------------------------------- the plan
@@ -193,7 +225,7 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
                 continue
             target = cert["target"] or settings["target"]
             entry_ = {"name": cert["name"], "target": target}
-            if target in ("nginx", "files"):
+            if target in FILE_TARGETS:
                 entry_["dest"] = "%s/%s" % ((cert["dest_dir"] or settings["dest_dir"]).rstrip("/"),
                                             cert["name"])
             node_certs.append(entry_)
@@ -390,6 +422,13 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
         problems.append("%s: target %r is not one of %s" % (name, target, ", ".join(TARGETS)))
     if target in PROXY_TARGETS and not raw.get("install_hosts"):
         problems.append("%s: target %s needs install_hosts (the %s hosts)" % (name, target, target))
+    try:
+        deploy_hooks = _hooks(raw.get("deploy_hooks"))
+    except ValueError as exc:
+        problems.append("%s: deploy_hooks %s" % (name, exc))
+        deploy_hooks = []
+    if deploy_hooks and target in PROXY_TARGETS:
+        problems.append("%s: deploy_hooks run with the targets %s, not %s" % (name, ", ".join(FILE_TARGETS), target))
     hosts = expand_hosts(raw.get("install_hosts") or play_hosts, groups)
     renew = raw.get("renew_before_days")
     if renew is None:
@@ -406,6 +445,8 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
         "target": target,
         "dest_dir": raw.get("dest_dir") or None,
         "nginx_server_extra": raw.get("nginx_server_extra") or "",
+        "apache_vhost_extra": raw.get("apache_vhost_extra") or "",
+        "deploy_hooks": deploy_hooks,
     }
     return cert, problems
 
@@ -436,6 +477,8 @@ def _node_problems(entry: str, settings: t.Mapping[str, t.Any], node_certs: t.Se
         problems.append("certfleet_traefik_dynamic_file must end in .yaml or .yml")
     if entry != "report" and "nginx" in targets and not settings["nginx_reload_cmd"]:
         problems.append("certfleet_nginx_reload_cmd is not set (nginx must load the new files)")
+    if entry != "report" and "apache" in targets and not settings.get("apache_reload_cmd"):
+        problems.append("certfleet_apache_reload_cmd is not set (Apache httpd must load the new files)")
     return problems
 
 
@@ -467,9 +510,12 @@ def bundle_names(issued: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[str]:
     return sorted(name for name, cert in issued.items() if cert.get("status") == "valid")
 
 
-def store_step_failure(results: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]]) -> t.Optional[str]:
+def store_step_failure(results: t.Any) -> t.Optional[str]:
     """The first store-host step that failed or whose host was unreachable, as one sentence (of a
-    loop, its first failed item, named)."""
+    loop, its first failed item, named). ``results``: step name -> registered result, or a list of
+    ``{name, result}`` (a name with variables in it: Ansible does not template dictionary keys)."""
+    if isinstance(results, list):
+        results = dict((entry.get("name"), entry.get("result")) for entry in results)
     for step, result in results.items():
         if not result:
             continue
@@ -491,9 +537,9 @@ def preflight_failure(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Optional[t
     if not result or result.get("skipped") or not result.get("misses"):
         return None
     missing = result.get("nodes_missing") or []
+    where = " (missing on %s)" % ", ".join(missing) if missing else ""
     head = ("http-01 preflight: %d of %d fetches did not return the key authorization%s; the CA was "
-            "not asked to validate anything." % (len(result["misses"]), result.get("fetches") or 0,
-                                                  " (missing on %s)" % ", ".join(missing) if missing else ""))
+            "not asked to validate anything." % (len(result["misses"]), result.get("fetches") or 0, where))
     return [head] + list(result.get("table") or [])
 
 
@@ -521,20 +567,32 @@ def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.
             continue
         content = {"name": entry["name"], "cert": bundle["cert"], "chain": bundle.get("chain") or "",
                    "privatekey": bundle["privatekey"]}
-        if entry["target"] in ("nginx", "files"):
+        if entry["target"] in FILE_TARGETS:
+            cert = certs[entry["name"]]
             item = dict(content, dest=entry["dest"])
+            if cert.get("deploy_hooks"):
+                item["deploy_hooks"] = list(cert["deploy_hooks"])
             if entry["target"] == "nginx" and settings["nginx_conf_dir"]:
-                item["nginx_server"] = {"server_names": certs[entry["name"]]["identifiers"],
+                item["nginx_server"] = {"server_names": cert["identifiers"],
                                         "extra": _extra(settings["nginx_server_extra"],
-                                                        certs[entry["name"]]["nginx_server_extra"])}
+                                                        cert["nginx_server_extra"])}
             elif entry["target"] == "nginx":
                 item["nginx_loads"] = True   # the user's nginx configuration reads these files
+            elif entry["target"] == "apache" and settings.get("apache_conf_dir"):
+                item["apache_vhost"] = {"server_names": cert["identifiers"],
+                                        "extra": _extra(settings.get("apache_vhost_extra"),
+                                                        cert.get("apache_vhost_extra"))}
+            elif entry["target"] == "apache":
+                item["apache_loads"] = True
             files_items.append(item)
         else:
             proxy_items[entry["target"]].append(content)
     nginx_names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    if files_items or settings["nginx_conf_dir"]:
-        out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names)}
+    apache_names = [c["name"] for c in node["certificates"] if c["target"] == "apache"]
+    if files_items or settings["nginx_conf_dir"] or settings.get("apache_conf_dir"):
+        out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names),
+                               "apache": apache_options(settings, apache_names),
+                               "deploy_hooks": list(settings.get("deploy_hooks") or [])}
     for target, items in proxy_items.items():
         if items:
             names = [i["name"] for i in items]
@@ -560,6 +618,23 @@ def nginx_options(settings: t.Mapping[str, t.Any], nginx_names: t.Sequence[str])
             out["listen"] = list(settings["nginx_listen"])
     if settings["nginx_error_log"]:
         out["error_log"] = settings["nginx_error_log"]
+    return dict((k, v) for k, v in out.items() if v is not None)
+
+
+def apache_options(settings: t.Mapping[str, t.Any], names: t.Sequence[str]) -> t.Optional[t.Dict[str, t.Any]]:
+    """cert_install's apache option for a node: its file of virtual hosts (when the role writes
+    one) on the node's address and TLS port, test and graceful reload."""
+    if not settings.get("apache_conf_dir") and not names:
+        return None
+    out: t.Dict[str, t.Any] = {"test_command": settings.get("apache_test_cmd"),
+                               "reload_command": settings.get("apache_reload_cmd"),
+                               "error_log": settings.get("apache_error_log")}
+    if settings.get("apache_conf_dir"):
+        out.update(conf_path="%s/%s" % (settings["apache_conf_dir"].rstrip("/"),
+                                        settings.get("apache_conf_file") or "certfleet.conf"),
+                   port=settings["verify_port"])
+        if _is_ip(settings["address"]):   # else <VirtualHost *:port>
+            out["address"] = settings["address"]
     return dict((k, v) for k, v in out.items() if v is not None)
 
 
@@ -661,26 +736,50 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
     files_result = _ok(installed.get("cert_install"))
     changed = [c for c in files_result.get("certificates") or [] if c.get("changed")]
     nginx = files_result.get("nginx") or {}
+    apache = files_result.get("apache") or {}
+    servers_changed = bool(nginx.get("changed") or apache.get("changed"))
     verdict: t.Dict[str, t.Any] = {"node": host, "misses": node_misses, "ok": not node_misses,
                                    "rollback": None, "commit": None}
-    proxies = {}
+    proxies, proxy_changed = {}, {}
     for target in PROXY_TARGETS:
         res = _ok(installed.get(target))
         names = [c["name"] for c in res.get("certificates") or []
                  if c.get("changed") and c.get("previous_serial") and c.get("previous_serial") != c.get("serial")]
         proxies[target] = {"certificates": [{"name": n} for n in names],
                            "verify": proxy_verify(plan, host, names)} if names else None
+        changed_names = [c["name"] for c in res.get("certificates") or [] if c.get("changed")]
+        proxy_changed[target] = {"certificates": [{"name": n} for n in changed_names]} if changed_names else None
     if node_misses or failed:
         verdict["ok"] = False
         verdict["rollback"] = {
-            "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
-                             "nginx": _nginx_rollback(plan, host, nginx)}
-            if changed or nginx.get("changed") else None,
+            "cert_install": {"certificates": _rollback_items(plan, host, changed),
+                             "nginx": _server_rollback(plan, host, "nginx", nginx),
+                             "apache": _server_rollback(plan, host, "apache", apache),
+                             "deploy_hooks": list(plan["nodes"][host]["settings"].get("deploy_hooks") or [])}
+            if changed or servers_changed else None,
             "haproxy": proxies["haproxy"], "traefik": proxies["traefik"]}
-    elif changed or nginx.get("changed"):
-        verdict["commit"] = {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
-                             "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None}
+    elif changed or servers_changed or any(proxy_changed.values()):
+        verdict["commit"] = {
+            "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
+                             "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None,
+                             "apache": {"conf_path": apache["conf_path"]} if apache.get("conf_path") else None}
+            if changed or servers_changed else None,
+            "haproxy": proxy_changed["haproxy"], "traefik": proxy_changed["traefik"]}
     return verdict
+
+
+def _rollback_items(plan: t.Mapping[str, t.Any], host: str,
+                    changed: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """The sets to restore, each with its certificate's deploy hooks (run again on the old files)."""
+    certs = dict((c["name"], c) for c in plan["certificates"])
+    out = []
+    for c in changed:
+        item = {"name": c["name"], "dest": c["dest"]}
+        hooks = (certs.get(c["name"]) or {}).get("deploy_hooks")
+        if hooks:
+            item["deploy_hooks"] = list(hooks)
+        out.append(item)
+    return out
 
 
 def _ok(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Mapping[str, t.Any]:
@@ -689,19 +788,19 @@ def _ok(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Mapping[str, t.Any]:
     return result
 
 
-def _nginx_rollback(plan: t.Mapping[str, t.Any], host: str,
-                    nginx: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
-    """cert_install's nginx option for a rollback: the server-block file this run wrote, and the
-    commands that put the previous configuration back in service."""
+def _server_rollback(plan: t.Mapping[str, t.Any], host: str, target: str,
+                     installed: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
+    """cert_install's nginx or apache option (``target``) for a rollback: the file this run wrote,
+    and the commands that put the previous configuration back in service."""
     node = plan["nodes"][host]
-    names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    options = nginx_options(node["settings"], names)
+    names = [c["name"] for c in node["certificates"] if c["target"] == target]
+    options = (nginx_options if target == "nginx" else apache_options)(node["settings"], names)
     if options is None:
         return None
     out = dict((k, options[k]) for k in ("conf_path", "reload_command", "test_command", "error_log")
                if options.get(k))
-    if nginx.get("conf_path"):
-        out["conf_path"] = nginx["conf_path"]
+    if installed.get("conf_path"):
+        out["conf_path"] = installed["conf_path"]
     return out
 
 
@@ -724,6 +823,14 @@ def rollback_report(rolled: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]]) -
                 parts.append("restored the previous nginx server blocks")
             if nginx.get("reloaded"):
                 parts.append("reloaded nginx")
+            apache = files_result.get("apache") or {}
+            if apache.get("restored"):
+                parts.append("restored the previous Apache virtual hosts")
+            if apache.get("reloaded"):
+                parts.append("reloaded Apache httpd")
+            ran = files_result.get("deploy_hooks") or []
+            if ran:
+                parts.append("ran %d deploy hook(s) on the previous files" % len(ran))
     for target, label in (("haproxy", "HAProxy"), ("traefik", "Traefik")):
         res = rolled.get(target) or {}
         if not res or res.get("skipped"):
@@ -762,12 +869,14 @@ def summary(plan: t.Mapping[str, t.Any], planned: t.Optional[t.Mapping[str, t.An
                 failed.append(host)
         good = [r for r in mine if r["ok"]]
         action = state.get("action") or plans.get(name, {}).get("action") or "none"
+        ari = state.get("ari") if "ari" in state else plans.get(name, {}).get("ari")
         not_after = state.get("not_after")
         expires = parse_iso(not_after) if not_after else None
         rows.append({
             "name": name,
             "action": ("would " + action) if check_mode and action != "none" else action,
             "reason": state.get("reason") or plans.get(name, {}).get("reason") or "",
+            "ari": ari,
             "identifiers": cert["identifiers"],
             "serial": state.get("serial"),
             "not_after": not_after,
@@ -783,11 +892,18 @@ def summary(plan: t.Mapping[str, t.Any], planned: t.Optional[t.Mapping[str, t.An
     return rows
 
 
+def _status_text(row: t.Mapping[str, t.Any]) -> str:
+    """``up to date``, or the action and its reason; with ARI the reason (the CA's window and the
+    chosen time) is shown for an up-to-date certificate too."""
+    if row["action"] == "none":
+        return "up to date (%s)" % row["reason"] if row.get("ari") and row["reason"] else "up to date"
+    return "%s (%s)" % (row["action"], row["reason"])
+
+
 def summary_lines(rows: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
     out = []
     for row in rows:
-        line = "%s: %s" % (row["name"], "up to date" if row["action"] == "none"
-                           else "%s (%s)" % (row["action"], row["reason"]))
+        line = "%s: %s" % (row["name"], _status_text(row))
         if row["serial"]:
             line += "; serial %s, expires %s (%d days)" % (row["serial"], (row["not_after"] or "")[:10],
                                                            int(row["days_left"] or 0))
@@ -818,20 +934,31 @@ def report_checks(plan: t.Mapping[str, t.Any], active_hosts: t.Sequence[str]) ->
             for host in active_hosts for e in node_endpoints(plan, host)]
 
 
+def node_groups(groups: t.Mapping[str, t.Sequence[str]], hosts: t.Sequence[str]) -> t.Dict[str, t.List[str]]:
+    """The inventory groups of each host (without ``all`` and ``ungrouped``), sorted."""
+    return dict((host, sorted(g for g, members in groups.items()
+                              if g not in ("all", "ungrouped") and host in (members or [])))
+                for host in hosts)
+
+
 def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.Mapping[str, t.Any]],
-                stored: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
-    """One row per node and name: what it serves, and the flags that need attention."""
+                stored: t.Mapping[str, t.Mapping[str, t.Any]], min_days: t.Optional[float] = None,
+                groups: t.Optional[t.Mapping[str, t.Sequence[str]]] = None) -> t.List[t.Dict[str, t.Any]]:
+    """One row per node and name: what it serves, and the flags that need attention (with
+    ``min_days``, also a name served with fewer days left). ``groups``: each node's groups."""
     by_key = served_by_endpoint(served)
     rows = []
     for check in checks:
         got = by_key.get(endpoint_key(check["endpoint"])) or {"error": "not probed"}
-        rows.append({"node": check["node"], "certificate": check["certificate"],
+        rows.append({"node": check["node"], "groups": list((groups or {}).get(check["node"]) or []),
+                     "target": check.get("target"), "certificate": check["certificate"],
                      "identifier": check["identifier"], "serial": got.get("serial"),
                      "issuer": got.get("issuer"), "not_after": got.get("not_after"),
                      "days_left": got.get("days_left"), "renewal_due": got.get("renewal_due"),
                      "names": got.get("names") or [], "alpn": got.get("alpn_protocol"),
                      "error": got.get("error"),
-                     "stored_serial": (stored.get(check["certificate"]) or {}).get("serial")})
+                     "stored_serial": (stored.get(check["certificate"]) or {}).get("serial"),
+                     "ari": (stored.get(check["certificate"]) or {}).get("ari")})
     serials: t.Dict[str, t.Set[t.Any]] = {}
     for row in rows:
         serials.setdefault(row["identifier"], set()).add(row["serial"])
@@ -847,6 +974,15 @@ def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.
             flags.append("not the certificate in the store (%s)" % row["stored_serial"])
         if row["renewal_due"]:
             flags.append("renewal due")
+        if row["ari"]:
+            store_state = stored.get(row["certificate"]) or {}
+            if store_state.get("action") not in (None, "none"):
+                flags.append("renewal due: %s" % store_state.get("reason"))
+        if min_days is not None and row["days_left"] is not None and row["days_left"] < min_days:
+            flags.append("expires in %s days (under %s)" % (row["days_left"], min_days))
+        row["matches_store"] = None if not (row["serial"] and row["stored_serial"]) else \
+            row["serial"] == row["stored_serial"]
+        row["consistent"] = len(serials[row["identifier"]]) == 1
         row["flags"] = flags
     return rows
 

@@ -9,6 +9,7 @@ import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, ProtocolError
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys
+from ansible_collections.certfleet.acme.plugins.module_utils._acme import rollover
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import AccountDeactivated, require_terms
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import (
     connection, given_account_key, key_id)
@@ -35,11 +36,13 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
     contact = normalize_contact(params.get("contact") or [])
     eab = params.get("external_account_binding")
     state = params["state"]
+    new_key, _new_generated = rollover.wanted_new_key(params)
 
     key = given_account_key(params)
     stored_pem, _stored = store.read_account(url, name)
     key_generated = False
-    if key is None and stored_pem is not None:
+    from_store = key is None and stored_pem is not None
+    if from_store:
         key = keys.load_key(stored_pem, "stored account key")
     if key is None:
         if state == "absent":
@@ -47,16 +50,32 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
         key = keys.generate_key(params["account_key_type"])
         key_generated = True
 
+    def find(candidate: t.Any) -> t.Tuple[t.Any, t.Any]:
+        other = connection(params, candidate)
+        return other, other.find_account()
+
+    old_thumbprint = keys.jwk_thumbprint(key)
     conn = connection(params, key)
+    healed = False
     try:
         found = None if key_generated else conn.find_account()
+        if found is None and from_store:
+            # A rollover the CA confirmed but the store never recorded: the new key is the account's.
+            got = rollover.heal(store, url, name, [rollover.staged_key(store, url, name), new_key],
+                                find, check_mode)
+            if got is not None:
+                key, conn, found = got
+                healed = True
+        elif found is not None and from_store and not check_mode:
+            store.discard_staged_account_key(url, name)   # a rollover the CA never took
     except AccountDeactivated:
         if state == "absent":
             gone = {"status": "deactivated"}
             return False, {"account_uri": None, "status": "deactivated", "diff": {"before": gone, "after": gone}}
         raise
     before = {"status": "absent"} if found is None else {
-        "status": found[1].status or "valid", "contact": list(found[1].contact or ())}
+        "status": found[1].status or "valid", "contact": list(found[1].contact or ()),
+        "key_thumbprint": old_thumbprint}
 
     if state == "absent":
         if found is None:
@@ -70,7 +89,10 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
     if found is not None and before["status"] != "valid":
         raise ProtocolError("The account %s is %s at the CA; it cannot be used again. Use another key."
                             % (found[0], before["status"]))
-    changed = False
+    if found is None and new_key is not None:
+        raise InputError("There is no account for account %r at %s to roll over to a new key: create it "
+                         "first (without new_key_src, new_key_content or rollover)" % (name, url))
+    changed = healed
     if found is None:
         require_terms(conn, params["terms_agreed"])
         if conn.external_account_required() and not eab:
@@ -91,6 +113,13 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
             after["contact"] = contact
             if not check_mode:
                 conn.update_account({"contact": tuple(contact)}, "the contact update")
+    rolled = new_key is not None and keys.spki_sha256(new_key) != keys.spki_sha256(key)
+    if rolled:
+        changed = True
+        if not check_mode:
+            rollover.roll_over(store, url, name, conn, new_key, find)
+        key = new_key
+    after["key_thumbprint"] = keys.jwk_thumbprint(key)
     if uri and not check_mode:
         store.write_account(url, name, {"uri": uri, "key_id": key_id(key), "directory_url": url,
                                         "contact": after.get("contact", [])})
@@ -99,6 +128,9 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
         "status": after["status"],
         "contact": after.get("contact", []),
         "created": found is None,
-        "thumbprint": keys.jwk_thumbprint(key),
+        "thumbprint": after["key_thumbprint"],
+        "key_thumbprint": after["key_thumbprint"],
+        "rolled_over": rolled,
+        "healed": healed,
         "diff": {"before": before, "after": after},
     }

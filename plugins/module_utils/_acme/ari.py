@@ -2,9 +2,8 @@
 # Copyright: certfleet.acme contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """ACME Renewal Information (ARI, RFC 9773): certificate IDs, renewalInfo answers and their cache,
-and the renewal time picked inside the suggested window. Private to this collection.
-
-Not wired into orders yet: ``fetch`` takes a ``get(url) -> (status, headers, body)`` callable.
+the renewal time picked inside the suggested window, and the per-run ``Advisor`` the orders ask.
+Private to this collection.
 """
 
 from __future__ import annotations
@@ -12,16 +11,26 @@ from __future__ import annotations
 import base64
 import datetime
 import email.utils
+import hashlib
 import json
 import random
+import threading
 import typing as t
 
-from cryptography import x509
+try:
+    from cryptography import x509
+except ImportError:   # the modules check for cryptography (check_libraries) before any use
+    x509 = None
 
-ISO = "%Y-%m-%dT%H:%M:%SZ"
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import StoreError
+from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso
+
 DEFAULT_RETRY = datetime.timedelta(hours=6)   # no or unreadable Retry-After
 MIN_RETRY = datetime.timedelta(minutes=1)
 MAX_RETRY = datetime.timedelta(days=1)
+RECORD = "ari"   # the store record next to the certificate's meta (certs/<name>/ari.json)
+
+Getter = t.Callable[[str], t.Tuple[int, t.Mapping[str, str], bytes]]
 
 
 def _b64url(data: bytes) -> str:
@@ -49,8 +58,10 @@ class Window(object):
         self.start, self.end, self.explanation_url = start, end, explanation_url
 
     def to_dict(self) -> t.Dict[str, t.Any]:
-        return {"start": self.start.strftime(ISO), "end": self.end.strftime(ISO),
-                "explanation_url": self.explanation_url}
+        return {"start": iso(self.start), "end": iso(self.end), "explanation_url": self.explanation_url}
+
+    def describe(self) -> str:
+        return "ARI window %s to %s" % (iso(self.start), iso(self.end))
 
 
 def _parse_time(text: t.Any) -> datetime.datetime:
@@ -92,6 +103,13 @@ def retry_after(header: t.Optional[str], now: datetime.datetime) -> datetime.tim
     return min(max(delay, MIN_RETRY), MAX_RETRY)
 
 
+def window_rng(cid: str, window: Window) -> random.Random:
+    """The draw of one certificate in one window: uniform over certificates (a hash of the ID), and
+    the same in every run, so check mode (which keeps nothing) predicts the time the real run keeps."""
+    seed = hashlib.sha256(("%s|%s|%s" % (cid, iso(window.start), iso(window.end))).encode()).digest()
+    return random.Random(int.from_bytes(seed[:8], "big"))
+
+
 def pick_time(window: Window, rng: t.Optional[random.Random] = None) -> datetime.datetime:
     """A uniformly random second inside the window (RFC 9773 section 4.2)."""
     span = int((window.end - window.start).total_seconds())
@@ -101,12 +119,27 @@ def pick_time(window: Window, rng: t.Optional[random.Random] = None) -> datetime
 def decide(window: Window, chosen: datetime.datetime, now: datetime.datetime) -> t.Tuple[bool, str]:
     """``(due, reason)`` for a chosen renewal time; a window that has passed means at once."""
     if now >= window.end:
-        return True, "ARI window passed (ended %s): renew now" % window.end.strftime(ISO)
+        return True, "%s has passed: renew now" % window.describe()
     if now >= chosen:
-        return True, "ARI: inside the suggested window %s - %s (chosen %s)" % (
-            window.start.strftime(ISO), window.end.strftime(ISO), chosen.strftime(ISO))
-    return False, "ARI: renewal at %s, inside the suggested window %s - %s" % (
-        chosen.strftime(ISO), window.start.strftime(ISO), window.end.strftime(ISO))
+        return True, "%s: renew at %s (reached)" % (window.describe(), iso(chosen))
+    return False, "%s: renew at %s" % (window.describe(), iso(chosen))
+
+
+class Advice(object):
+    """The CA's answer for one certificate: its window, the time chosen in it, how long it is kept."""
+
+    def __init__(self, cid: str, window: Window, chosen: datetime.datetime, until: datetime.datetime,
+                 from_cache: bool) -> None:
+        self.cid, self.window, self.chosen, self.until, self.from_cache = cid, window, chosen, until, from_cache
+
+    def decide(self, now: datetime.datetime) -> t.Tuple[bool, str]:
+        return decide(self.window, self.chosen, now)
+
+    def to_result(self) -> t.Dict[str, t.Any]:
+        """The ``ari`` return value of a certificate."""
+        return {"window_start": iso(self.window.start), "window_end": iso(self.window.end),
+                "renew_at": iso(self.chosen), "explanation_url": self.window.explanation_url,
+                "retry_after": iso(self.until)}
 
 
 class Cache(object):
@@ -117,36 +150,101 @@ class Cache(object):
     def __init__(self, data: t.Optional[t.Dict[str, t.Any]] = None) -> None:
         self.data: t.Dict[str, t.Any] = dict(data or {})
 
-    def get(self, cid: str, now: datetime.datetime) -> t.Optional[t.Tuple[Window, datetime.datetime]]:
+    def get(self, cid: str, now: datetime.datetime) -> t.Optional[Advice]:
         entry = self.data.get(cid)
-        if not entry or _parse_time(entry["until"]) <= now:
-            return None
-        window = Window(_parse_time(entry["start"]), _parse_time(entry["end"]), entry.get("explanation_url"))
-        return window, _parse_time(entry["chosen"])
+        try:
+            if not entry or _parse_time(entry["until"]) <= now:
+                return None
+            window = Window(_parse_time(entry["start"]), _parse_time(entry["end"]), entry.get("explanation_url"))
+            return Advice(cid, window, _parse_time(entry["chosen"]), _parse_time(entry["until"]), True)
+        except (KeyError, TypeError, ValueError):
+            return None   # an unreadable entry is asked again
 
-    def put(self, cid: str, window: Window, chosen: datetime.datetime, until: datetime.datetime) -> None:
-        entry = window.to_dict()
-        entry.update(chosen=chosen.strftime(ISO), until=until.strftime(ISO))
-        self.data[cid] = entry
+    def put(self, advice: Advice) -> None:
+        entry = advice.window.to_dict()
+        entry.update(chosen=iso(advice.chosen), until=iso(advice.until))
+        self.data[advice.cid] = entry
 
 
-def fetch(get: t.Callable[[str], t.Tuple[int, t.Mapping[str, str], bytes]], renewal_info_url: str, cid: str,
-          cache: Cache, now: datetime.datetime,
-          rng: t.Optional[random.Random] = None) -> t.Tuple[Window, datetime.datetime, bool]:
-    """``(window, chosen time, from_cache)`` for one certificate. A window unchanged since the cached
-    answer keeps its chosen time. Raises ValueError when the CA's answer is unusable (the caller
-    falls back to the lifetime rule with a warning)."""
+def fetch(get: Getter, renewal_info_url: str, cid: str, cache: Cache, now: datetime.datetime,
+          rng: t.Optional[random.Random] = None) -> Advice:
+    """The advice for one certificate, from the cache or the CA. A window unchanged since the
+    cached answer keeps its chosen time. Raises ValueError when the CA's answer is unusable (the
+    caller falls back to the lifetime rule with a warning)."""
     cached = cache.get(cid, now)
     if cached:
-        return cached[0], cached[1], True
+        return cached
     status, headers, body = get(renewal_info_url.rstrip("/") + "/" + cid)
     if status != 200:
         raise ValueError("renewalInfo answered HTTP %s" % status)
     window = parse_renewal_info(body)
-    old = cache.data.get(cid)
-    if old and old.get("start") == window.to_dict()["start"] and old.get("end") == window.to_dict()["end"]:
+    old = cache.data.get(cid) or {}
+    if old.get("start") == iso(window.start) and old.get("end") == iso(window.end) and old.get("chosen"):
         chosen = _parse_time(old["chosen"])
     else:
-        chosen = pick_time(window, rng)
-    cache.put(cid, window, chosen, now + retry_after(headers.get("Retry-After"), now))
-    return window, chosen, False
+        chosen = pick_time(window, rng or window_rng(cid, window))
+    advice = Advice(cid, window, chosen, now + retry_after(headers.get("Retry-After"), now), False)
+    cache.put(advice)
+    return advice
+
+
+class Advisor(object):
+    """ARI for one run: the CA's renewalInfo URL (its directory read once, only when an answer is
+    not cached), and the answers kept in the store's ``ari`` record of each certificate.
+
+    ``read_directory()`` returns the directory (anything with ``[name]`` lookup that raises
+    KeyError for a missing field), ``get(url)`` does a plain GET (RFC 9773: not POST-as-GET), and
+    ``store`` has ``read_record``/``write_record``. Check mode keeps the answers too: they are a
+    cache of what the CA said, not certificate state, and the role decides in check mode, so only
+    this way does every run honour Retry-After; in check mode a store that cannot be written is
+    no error.
+    """
+
+    def __init__(self, read_directory: t.Callable[[], t.Any], get: Getter, store: t.Any,
+                 check_mode: bool) -> None:
+        self._read_directory, self._get, self.store, self.check_mode = read_directory, get, store, check_mode
+        self._url: t.Optional[str] = None
+        self._error: t.Optional[Exception] = None
+        self._read = False
+        self._lock = threading.Lock()
+
+    def renewal_info_url(self) -> t.Optional[str]:
+        """The directory's renewalInfo URL, or None when the CA has no ARI. An error reading the
+        directory is raised again for every certificate, without asking again."""
+        with self._lock:
+            if not self._read:
+                self._read = True
+                try:
+                    url = self._read_directory()["renewalInfo"]
+                except KeyError:
+                    url = None
+                except Exception as exc:   # noqa: BLE001 -- kept and raised to every caller
+                    self._error = exc
+                self._url = url if self._error is None and isinstance(url, str) and url else None
+            if self._error is not None:
+                raise self._error
+            return self._url
+
+    def advise(self, name: str, cert_pem: str, now: datetime.datetime) -> Advice:
+        """The advice for a stored certificate. ValueError when it has none: no certificate ID,
+        an unusable answer, or a CA without ARI (``NoAri``)."""
+        cid = cert_id(cert_pem)
+        cache = Cache(self.store.read_record(name, RECORD) if self.store else None)
+        cached = cache.get(cid, now)
+        if cached:
+            return cached
+        url = self.renewal_info_url()
+        if url is None:
+            raise NoAri("the CA has no renewalInfo")
+        advice = fetch(self._get, url, cid, cache, now)
+        if self.store is not None:
+            try:
+                self.store.write_record(name, RECORD, {cid: cache.data[cid]})   # only the current certificate's
+            except StoreError:
+                if not self.check_mode:
+                    raise
+        return advice
+
+
+class NoAri(ValueError):
+    """The CA's directory has no renewalInfo."""

@@ -82,6 +82,16 @@ def read_directory(url: str, verify: t.Union[bool, str], timeout: float) -> t.An
         raise ProtocolError("%s is not an ACME directory: %s" % (url, exc))
 
 
+def plain_get(url: str, verify: t.Union[bool, str], timeout: float) -> t.Tuple[int, t.Mapping[str, str], bytes]:
+    """``(status, headers, body)`` of an unauthenticated GET (ARI's renewalInfo, RFC 9773 section
+    4.1); ValueError when the server cannot be reached."""
+    try:
+        response = requests.get(url, verify=verify, timeout=timeout, headers={"User-Agent": USER_AGENT})
+    except requests.exceptions.RequestException as error:
+        raise ValueError("cannot reach %s: %s" % (url, error))
+    return response.status_code, response.headers, response.content
+
+
 class AccountDeactivated(ProtocolError):
     """The CA knows the key, but its account is deactivated (final)."""
 
@@ -284,7 +294,19 @@ class AcmeConnection(object):
         return messages.Authorization.from_json(self.post_as_get(url, "the authorization").json())
 
     def answer(self, challenge_url: str) -> None:
-        self.post(challenge_url, challenges.HTTP01Response(), "the challenge answer")
+        """Answer a challenge. When the answer to an earlier attempt was lost (a dropped
+        connection after the CA acted), the repeated answer is refused because the challenge is
+        no longer pending: re-read it, and a challenge the CA is processing or done with counts
+        as answered."""
+        try:
+            self.post(challenge_url, challenges.HTTP01Response(), "the challenge answer")
+        except ProtocolError as refused:
+            try:
+                status = self.post_as_get(challenge_url, "the challenge").json().get("status")
+            except (ProtocolError, ValueError, AttributeError):
+                status = None
+            if status not in ("processing", "valid", "invalid"):
+                raise refused
 
     def wait_authorizations(self, urls: t.Sequence[str], poller: Poller) -> t.Dict[str, t.Any]:
         """Poll every authorization until none is pending; return url -> Authorization."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import threading
 import time
 import typing as t
 
@@ -17,11 +18,17 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers
 from ansible_collections.certfleet.acme.plugins.module_utils._common.policy import renewal_due
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, parse_iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import keys, x509
+from ansible_collections.certfleet.acme.plugins.module_utils._acme import ari
+from ansible_collections.certfleet.acme.plugins.module_utils._acme import authz as authzs_, chains
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.client import (
-    AcmeConnection, directory_profiles, read_directory)
+    AcmeConnection, directory_profiles, plain_get, read_directory)
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import open_account, verify_setting
 
 LIVE_ORDER = ("pending", "ready", "processing", "valid")
+ALREADY_REPLACED = "urn:ietf:params:acme:error:alreadyReplaced"
+# What a CA answers to ``replaces`` naming a certificate another account ordered (a new account
+# renews a certificate the old one issued, as after certfleet_account_name changes).
+NOT_THE_REQUESTER = "urn:ietf:params:acme:error:unauthorized"
 
 
 class Want(object):
@@ -40,6 +47,7 @@ class Want(object):
         self.force = bool(item.get("force") or defaults.get("force"))
         self.profile = item.get("profile") or defaults.get("profile")
         self.reuse_key = bool(item.get("reuse_key"))
+        self.preferred_chain = item.get("preferred_chain") or defaults.get("preferred_chain")
 
     def acme_identifiers(self) -> t.List[t.Tuple[str, str]]:
         return [normalize_identifier(i, self.challenge, self.name) for i in self.identifiers]
@@ -57,14 +65,36 @@ def parse_wants(items: t.Any, defaults: t.Dict[str, t.Any]) -> t.List[Want]:
 
 
 def needs_issuance(have: t.Optional[dict], cert_pem: t.Optional[str], want: Want, directory_url: str,
-                   now: datetime.datetime) -> t.Tuple[bool, str]:
-    """Return ``(due, reason)``: whether the stored certificate must be (re)issued for ``want``."""
+                   now: datetime.datetime, advice: t.Optional[ari.Advice] = None) -> t.Tuple[bool, str]:
+    """Return ``(due, reason)``: whether the stored certificate must be (re)issued for ``want``.
+    ``advice`` is the CA's ARI answer for it, None when the CA has none (or an unusable one)."""
+    reason = change_reason(have, cert_pem, want, directory_url)
+    if reason is not None:
+        return True, reason
+    return renewal_decision(t.cast(dict, have), want, now, advice)
+
+
+def renewal_decision(have: dict, want: Want, now: datetime.datetime,
+                     advice: t.Optional[ari.Advice] = None) -> t.Tuple[bool, str]:
+    """The time rule for an otherwise unchanged certificate. With ARI the CA's window decides
+    (its chosen time, or at once once it has passed); an explicit ``renew_before_days`` still
+    renews earlier. Without ARI: the lifetime rule (``renewal_due``). An expired one is always due."""
+    not_before, not_after = parse_iso(have["not_before"]), parse_iso(have["not_after"])
+    lifetime = renewal_due(not_before, not_after, now, want.renew_before_days)
+    if advice is None or now >= not_after or (want.renew_before_days is not None and lifetime[0]):
+        return lifetime
+    return advice.decide(now)
+
+
+def change_reason(have: t.Optional[dict], cert_pem: t.Optional[str], want: Want,
+                  directory_url: str) -> t.Optional[str]:
+    """Why the stored certificate must be re-issued whatever its time, or None."""
     if have is None or not cert_pem:
-        return True, "no certificate in the store"
+        return "no certificate in the store"
     if want.force:
-        return True, "forced"
+        return "forced"
     if have.get("directory_url") != directory_url:
-        return True, "issued by another ACME directory (%s)" % have.get("directory_url")
+        return "issued by another ACME directory (%s)" % have.get("directory_url")
     old, new = set(have.get("identifiers") or []), set(want.identifiers)
     if old != new:
         parts = []
@@ -72,13 +102,12 @@ def needs_issuance(have: t.Optional[dict], cert_pem: t.Optional[str], want: Want
             parts.append("added " + ", ".join(sorted(new - old)))
         if old - new:
             parts.append("removed " + ", ".join(sorted(old - new)))
-        return True, "identifiers changed (%s)" % "; ".join(parts)
+        return "identifiers changed (%s)" % "; ".join(parts)
     if have.get("key_type") != want.key_type:
-        return True, "key type changed from %s to %s" % (have.get("key_type"), want.key_type)
+        return "key type changed from %s to %s" % (have.get("key_type"), want.key_type)
     if want.profile and have.get("profile") != want.profile:
-        return True, "profile changed to %s" % want.profile
-    return renewal_due(parse_iso(have["not_before"]), parse_iso(have["not_after"]), now,
-                       want.renew_before_days)
+        return "profile changed to %s" % want.profile
+    return None
 
 
 def check_profiles(wants: t.Sequence[Want], offered: t.Optional[t.Dict[str, str]], directory_url: str) -> None:
@@ -133,7 +162,8 @@ class OrderRunner(object):
     def __init__(self, store: t.Any, directory_url: str, connect: t.Callable[[], AcmeConnection],
                  check_mode: bool = False, concurrency: int = 8,
                  now: t.Optional[datetime.datetime] = None,
-                 read_profiles: t.Optional[t.Callable[[], t.Optional[t.Dict[str, str]]]] = None) -> None:
+                 read_profiles: t.Optional[t.Callable[[], t.Optional[t.Dict[str, str]]]] = None,
+                 advisor: t.Optional[ari.Advisor] = None) -> None:
         self.store = store
         self.directory_url = directory_url
         self._connect = connect
@@ -143,6 +173,10 @@ class OrderRunner(object):
         self.check_mode = check_mode
         self.concurrency = max(1, concurrency)
         self.now = now or utcnow()
+        # ARI (None: the lifetime rule only); its answers are read in check mode too (plain GETs).
+        self.advisor = advisor
+        self.warnings: t.List[str] = []
+        self._warn_lock = threading.Lock()
 
     @property
     def conn(self) -> AcmeConnection:
@@ -151,18 +185,44 @@ class OrderRunner(object):
         return self._conn
 
     # -- the decision -----------------------------------------------------------------------
+    def warn(self, text: str) -> None:
+        with self._warn_lock:
+            if text not in self.warnings:
+                self.warnings.append(text)
+
+    def advice(self, want: Want, have: t.Optional[dict], cert_pem: t.Optional[str]) -> t.Optional[ari.Advice]:
+        """The CA's ARI answer for a stored certificate of this directory, or None (no ARI, or an
+        unusable answer: then with a warning, and the lifetime rule decides)."""
+        if self.advisor is None or not have or not cert_pem or have.get("directory_url") != self.directory_url:
+            return None
+        try:
+            return self.advisor.advise(want.name, cert_pem, self.now)
+        except ari.NoAri:
+            return None
+        except ProtocolError as exc:   # the directory could not be read
+            self.warn("ARI: %s; the lifetime rule decides" % exc.msg)
+        except ValueError as exc:
+            self.warn("Certificate %s: no usable ARI answer (%s); the lifetime rule decides" % (want.name, exc))
+        return None
+
     def assess(self, want: Want) -> t.Dict[str, t.Any]:
         have, cert_pem = self.store.read_cert(want.name)
-        due, reason = needs_issuance(have, cert_pem, want, self.directory_url, self.now)
+        advice = self.advice(want, have, cert_pem)
+        due, reason = needs_issuance(have, cert_pem, want, self.directory_url, self.now, advice)
         pending = self.store.read_pending(want.name)[0]
         if not due and _pending_matches(pending, want, self.directory_url) and pending.get("forced"):
             due, reason = True, "forced (pending order)"
+        # replaces (RFC 9773 section 5): the old certificate's ID, when the CA has ARI and the new
+        # order shares an identifier with it (CAs refuse a replacement for other names)
+        shares = bool(set((have or {}).get("identifiers") or []) & set(want.identifiers))
         return {"name": want.name, "identifiers": want.identifiers, "due": due, "reason": reason,
                 "action": ("issue" if have is None else "renew") if due else "none",
-                "have": have, "pending": pending}
+                "have": have, "pending": pending, "ari": advice.to_result() if advice else None,
+                "replaces": advice.cid if advice and shares else None}
 
     def run_all(self, wants: t.List[Want], work: t.Callable[[Want, dict], dict]) -> t.List[dict]:
-        assessed = [self.assess(w) for w in wants]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(self.concurrency, len(wants) or 1)) as pool:
+            assessed = list(pool.map(self.assess, wants))   # ARI queries at once, not one by one
         todo = [(w, a) for w, a in zip(wants, assessed) if a["due"] or (a["pending"] and not self.check_mode)]
         results: t.Dict[str, dict] = {}
         due = [w for w, a in todo if a["due"]]
@@ -189,7 +249,8 @@ class OrderRunner(object):
 
     def result(self, want: Want, assessment: dict, **fields: t.Any) -> dict:
         base = {"name": want.name, "identifiers": want.identifiers, "action": assessment["action"],
-                "reason": assessment["reason"], "challenge": want.challenge, "changed": False}
+                "reason": assessment["reason"], "challenge": want.challenge, "changed": False,
+                "ari": assessment.get("ari")}
         base.update(fields)
         return base
 
@@ -206,6 +267,8 @@ class OrderRunner(object):
         pending = self.store.read_pending(want.name)[0]
         order = None
         resumed = False
+        if pending and not _pending_matches(pending, want, self.directory_url):
+            authzs_.deactivate_order(conn, pending.get("order_url"))   # given up: start clean
         if _pending_matches(pending, want, self.directory_url):
             try:
                 order = conn.get_order(pending["order_url"])
@@ -224,13 +287,14 @@ class OrderRunner(object):
                     if keys.key_type_of(key) != want.key_type:
                         key = None
             key = key or keys.generate_key(want.key_type)
-            order_url, order = conn.new_order(want.acme_identifiers(), profile=want.profile)
+            order_url, order, replaces = self.new_order(conn, want, assessment.get("replaces"))
             self.store.write_pending(want.name, {
                 "order_url": order_url, "directory_url": self.directory_url, "identifiers": want.identifiers,
                 "key_type": want.key_type, "challenge": want.challenge, "profile": want.profile,
                 "forced": want.force, "created": iso(self.now), "account_uri": conn.account_uri,
+                "replaces": replaces,
             }, keys.key_to_pem(key))
-            pending = {"order_url": order_url}
+            pending = {"order_url": order_url, "replaces": replaces}
         challenges = []
         if order.status.name == "pending":
             for url in order.authorizations:
@@ -239,10 +303,25 @@ class OrderRunner(object):
                     challenges.append(_challenge_entry(conn, want, authz,
                                                        _find_challenge(authz, want.challenge, want.name)))
         return self.result(want, assessment, status="pending", changed=True, resumed=resumed,
-                           order_url=pending["order_url"], order_status=order.status.name, challenges=challenges)
+                           order_url=pending["order_url"], order_status=order.status.name, challenges=challenges,
+                           replaces=pending.get("replaces"))
+
+    def new_order(self, conn: AcmeConnection, want: Want,
+                  replaces: t.Optional[str]) -> t.Tuple[str, t.Any, t.Optional[str]]:
+        """``(order_url, order, replaces sent)``. A CA that says the old certificate is already
+        replaced (another order replaced it), or that this account may not replace it (another
+        account ordered it), gets the order again without ``replaces``."""
+        try:
+            return conn.new_order(want.acme_identifiers(), profile=want.profile, replaces=replaces) + (replaces,)
+        except ProtocolError as exc:
+            if not replaces or (exc.details.get("acme_error") or {}).get("type") not in (ALREADY_REPLACED,
+                                                                                      NOT_THE_REQUESTER):
+                raise
+        return conn.new_order(want.acme_identifiers(), profile=want.profile, replaces=None) + (None,)
 
     def abandon(self, want: Want, pending: dict, reason: str) -> None:
         """Give up an order that cannot give a usable certificate: the next call orders anew."""
+        authzs_.deactivate_order(self.conn, pending.get("order_url"))
         self.store.write_record(want.name, "abandoned", {"order_url": pending.get("order_url"), "reason": reason,
                                                          "at": iso(utcnow())})
         self.store.clear_pending(want.name)
@@ -274,6 +353,7 @@ class OrderRunner(object):
             done = conn.wait_authorizations(order.authorizations, poller)
             failed = [a for a in done.values() if a.status.name != "valid"]
             if failed:
+                authzs_.deactivate_pending(conn, order.authorizations)
                 self.store.clear_pending(want.name)
                 raise ProtocolError("Certificate %s: validation failed: %s" % (want.name, "; ".join(
                     _authz_failure(a) for a in failed)))
@@ -282,10 +362,11 @@ class OrderRunner(object):
         if order.status.name in ("ready", "processing"):
             order = conn.finalize(order_url, order, keys.make_csr(key, want.identifiers), poller)
         if order.status.name != "valid" or not order.certificate:
+            authzs_.deactivate_pending(conn, order.authorizations)
             self.store.clear_pending(want.name)
             detail = order.error.detail if getattr(order, "error", None) else "status %s" % order.status.name
             raise ProtocolError("Certificate %s: the order %s failed: %s" % (want.name, order_url, detail))
-        pem = conn.download_chain(order.certificate)
+        pem, chain_info = chains.download_preferred(conn, order.certificate, want.preferred_chain)
         parts = x509.split_pem_chain(pem)
         if not parts:
             raise ProtocolError("Certificate %s: the CA returned no certificate" % want.name)
@@ -305,7 +386,7 @@ class OrderRunner(object):
         self.store.clear_pending(want.name)
         return self.result(want, assessment, status="valid", changed=True, serial=info["serial"],
                            not_before=meta["not_before"], not_after=meta["not_after"], order_url=order_url,
-                           profile=want.profile,
+                           profile=want.profile, **chain_info,
                            seconds=round(time.monotonic() - started, 3))
 
 
@@ -318,26 +399,45 @@ def _authz_failure(authz: t.Any) -> str:
     return "%s: authorization %s" % (authz.identifier.value, authz.status.name)
 
 
+def _once(call: t.Callable[[], t.Any]) -> t.Callable[[], t.Any]:
+    """``call`` run at most once (thread-safe); later callers get its value."""
+    lock = threading.Lock()
+    box: t.List[t.Any] = []
+
+    def get() -> t.Any:
+        with lock:
+            if not box:
+                box.append(call())
+            return box[0]
+    return get
+
+
 def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
                lock: t.Callable[[t.List[str]], t.ContextManager[t.Any]], ledger: t.Any = None,
-               wait: float = 60.0) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+               wait: float = 60.0, warn: t.Callable[[str], None] = lambda text: None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
     """The order module: validate everything, lock the names, prepare or complete every order.
 
     The caller opens the ``store`` (a ``_store.store.Store``) and passes ``lock(names)``, a context
     manager that holds the store's locks of those certificate names (``_store.lock.locked``), and
     the ``ledger`` of runs (``_store.runs``: leases and the challenges handed out), waiting up to
-    ``wait`` seconds for a certificate another run holds.
+    ``wait`` seconds for a certificate another run holds. ``warn(text)`` gets the module's
+    warnings (an unusable ARI answer).
     """
-    defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile")}
+    defaults = {k: params.get(k) for k in ("challenge", "key_type", "renew_before_days", "force", "profile",
+                                           "preferred_chain")}
     wants = parse_wants(params["certificates"], defaults)
     verify = verify_setting(params)
     url = params["directory_url"]
     run_id = params.get("run_id") or None
     if run_id is not None:
         validate_safe_name(run_id, "run_id")
+    timeout = params.get("request_timeout") or 20.0
+    directory = _once(lambda: read_directory(url, verify, timeout))   # plain GET, no account
+    advisor = ari.Advisor(directory, lambda ri_url: plain_get(ri_url, verify, timeout), store, check_mode) \
+        if params.get("ari", True) else None
     runner = OrderRunner(store, url, lambda: open_account(params, store), check_mode=check_mode,
                          concurrency=params["concurrency"],
-                         read_profiles=lambda: directory_profiles(read_directory(url, verify, params["request_timeout"])))
+                         read_profiles=lambda: directory_profiles(directory()), advisor=advisor)
     work = runner.prepare if params["state"] == "pending" else runner.complete
     if check_mode:
         results, cleanup = runner.run_all(wants, work), []
@@ -350,6 +450,8 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
                 res["files"] = store.cert_paths(res["name"])
                 if params["return_content"]:
                     res["cert"], res["chain"] = store.read_issued(res["name"])
+    for text in runner.warnings:
+        warn(text)
     challenges = [c for res in results for c in res.pop("challenges", None) or []]
     failed = [r for r in results if r.get("status") == "failed"]
     summary = {"certificates": results, "challenges": challenges, "cleanup_challenges": cleanup,

@@ -127,6 +127,7 @@ class Store(object):
         <root>/certs/<name>/privkey.pem ... meta.json -> current/...   (stable paths for people)
         <root>/certs/<name>/pending.json, pending-key.pem   (an order not yet finished)
         <root>/certs/<name>/lease.json, challenges.json     (the run holding it; challenges handed out)
+        <root>/certs/<name>/ari.json                        (the CA's renewalInfo answer, kept until Retry-After)
         <root>/locks/<name>.lock
 
     A certificate set changes as a whole: a new version directory is written complete under a
@@ -183,6 +184,39 @@ class Store(object):
 
     def remove_account(self, directory_url: str, account_name: str) -> None:
         remove(os.path.join(self.account_dir(directory_url, account_name), "account.json"))
+
+    # account key rollover: key.pem stays the key the CA knows until it confirmed the change
+    def read_staged_account_key(self, directory_url: str, account_name: str) -> t.Optional[str]:
+        """The new key of a rollover begun but not committed (``key.pem.new``), or None."""
+        return read_text(os.path.join(self.account_dir(directory_url, account_name), "key.pem.new"))
+
+    def stage_account_key(self, directory_url: str, account_name: str, new_pem: bytes) -> None:
+        """Before the keyChange request: the new key in ``key.pem.new``, the old one copied to
+        ``key.pem.old`` (both 0600), so neither is lost whatever happens next."""
+        base = self._ensure_account_dir(directory_url, account_name)
+        old = read_text(os.path.join(base, "key.pem"))
+        if old is not None:
+            write_atomic(os.path.join(base, "key.pem.old"), old, KEY_MODE)
+        write_atomic(os.path.join(base, "key.pem.new"), new_pem, KEY_MODE)
+
+    def commit_account_key(self, directory_url: str, account_name: str, new_pem: bytes) -> None:
+        """After the CA confirmed the change: ``key.pem`` becomes the new key in one rename, and
+        the old key is removed."""
+        base = self._ensure_account_dir(directory_url, account_name)
+        staged = os.path.join(base, "key.pem.new")
+        write_atomic(staged, new_pem, KEY_MODE)
+        try:
+            os.replace(staged, os.path.join(base, "key.pem"))
+            _fsync_dir(base)
+        except OSError as exc:
+            raise StoreError("Cannot switch the account key in %s: %s" % (base, exc.strerror))
+        remove(os.path.join(base, "key.pem.old"))
+
+    def discard_staged_account_key(self, directory_url: str, account_name: str) -> bool:
+        """Forget a rollover the CA never took (``key.pem`` is still its key); True if one was staged."""
+        base = self.account_dir(directory_url, account_name)
+        removed = remove(os.path.join(base, "key.pem.new"))
+        return remove(os.path.join(base, "key.pem.old")) or removed
 
     # certificates: reading
     def cert_dir(self, name: str) -> str:
@@ -304,6 +338,16 @@ class Store(object):
             raise StoreError("Cannot write the certificate set of %s in %s: %s"
                              % (name, base, exc.strerror or exc))
 
+    def record_revocation(self, name: str, fields: t.Dict[str, t.Any]) -> dict:
+        """Add ``fields`` (``revoked_at``, ``revocation_reason``) to the current set's meta.json,
+        replaced in one rename; return the new meta."""
+        meta = self.read_set(name)["meta"]
+        if meta is None:
+            raise StoreError("The store %s has no certificate %s" % (self.root, name))
+        meta = dict(meta, **fields)
+        write_json(os.path.realpath(os.path.join(self.cert_dir(name), "meta.json")), meta)
+        return meta
+
     def read_issued(self, name: str) -> t.Tuple[t.Optional[str], t.Optional[str]]:
         """``(cert_pem, chain_pem)`` of the issued certificate, both of one set (None when absent)."""
         got = self.read_set(name)
@@ -325,7 +369,8 @@ class Store(object):
         remove(os.path.join(base, "pending-key.pem"))
 
     def read_record(self, name: str, record: str) -> t.Optional[dict]:
-        """A small JSON record of a certificate (``lease``, ``challenges``)."""
+        """A small JSON record of a certificate (``lease``, ``challenges``, ``ari``: the CA's
+        renewalInfo answer kept until its Retry-After)."""
         return read_json(os.path.join(self.cert_dir(name), record + ".json"))
 
     def write_record(self, name: str, record: str, data: t.Optional[dict]) -> None:

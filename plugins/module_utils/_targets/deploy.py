@@ -89,6 +89,29 @@ def write(entries: t.Sequence[Entry], uid: t.Optional[int] = None, gid: t.Option
     files.commit_staged(staged)
 
 
+def commit(sets: t.Dict[str, t.Sequence[str]], shared: t.Sequence[str], dry_run: bool,
+           backup_of: t.Optional[t.Callable[[str], str]] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """state=commit: the new files are served and verified; remove the backups of each named set
+    (``sets``: name -> its files) and of the ``shared`` files (a crt-list, a dynamic file), so no
+    previous private key stays on the node."""
+    backup = backup_of or files.backup_path
+    results = []
+    for name, paths in sets.items():
+        removed = _remove_existing([backup(path) for path in paths], dry_run)
+        results.append({"name": name, "changed": bool(removed), "removed": removed})
+    shared_removed = _remove_existing([backup(path) for path in shared], dry_run)
+    changed = bool(shared_removed) or any(r["changed"] for r in results)
+    return changed, {"certificates": results, "removed_shared": shared_removed}
+
+
+def _remove_existing(paths: t.Sequence[str], dry_run: bool) -> t.List[str]:
+    present = [path for path in paths if os.path.lexists(path)]
+    if not dry_run:
+        for path in present:
+            files.remove_file(path)
+    return present
+
+
 def restore(saved: Snapshot, order: t.Sequence[str]) -> None:
     """Put the files of a :func:`snapshot` back exactly (removing files that did not exist)."""
     files.restore_snapshot(saved, order)
@@ -213,7 +236,7 @@ TARGET_OPTIONS = {
     "owner": {"type": "str"},
     "group": {"type": "str"},
     "backup": {"type": "bool", "default": True},
-    "state": {"type": "str", "choices": ["present", "rollback"], "default": "present"},
+    "state": {"type": "str", "choices": ["present", "rollback", "commit"], "default": "present"},
 }
 
 # Suboptions of every target's certificates[] item (each module may add its own).

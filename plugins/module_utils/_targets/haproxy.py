@@ -399,4 +399,7 @@ def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = 
     target = HAProxy(params, probe or tlsprobe.fetch_peer_certificate, api_factory, runner)
     if params.get("state") == "rollback":
         return rollback(params, target, check_mode, want_diff)
+    if params.get("state") == "commit":
+        sets = dict((item["name"], [cert_path(item, params.get("dest_dir"))]) for item in params["certificates"])
+        return deploy.commit(sets, [params["crt_list"]] if params.get("crt_list") else [], check_mode, backup_of)
     return install_present(params, target, check_mode, want_diff, now)

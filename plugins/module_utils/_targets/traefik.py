@@ -216,4 +216,8 @@ def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = 
     probe = probe or tlsprobe.fetch_peer_certificate
     if params.get("state") == "rollback":
         return rollback(params, check_mode, want_diff, probe)
+    if params.get("state") == "commit":
+        sets = dict((item["name"], list(pem_paths(item["name"], params.get("cert_dir"))))
+                    for item in params["certificates"])
+        return deploy.commit(sets, [params.get("dynamic_file") or DEFAULT_DYNAMIC_FILE], check_mode)
     return install_present(params, check_mode, want_diff, probe, now)

@@ -28,7 +28,7 @@ def _bindep(path):
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
-            name, _, rest = line.partition(" ")
+            name, _sep, rest = line.partition(" ")
             selectors = re.findall(r"\[([^]]*)\]", rest)
             words = " ".join(selectors).split()
             entries.append((name, [w for w in words if not w.startswith(("platform:", "!"))]))
@@ -60,8 +60,8 @@ def test_lab_installer_packages_are_declared():
     with open(os.path.join(ROOT, "tests", "lab", "install.sh")) as f:
         body = re.search(r"^PACKAGES=\((.*?)^\)", f.read(), re.M | re.S).group(1)
     installed = {line.split("#", 1)[0].strip() for line in body.splitlines()} - {""}
-    declared = {name for name, _ in _bindep(os.path.join(META, "bindep.txt"))}
-    declared |= {name for name, _ in _bindep(os.path.join(ROOT, "tests", "lab", "bindep.txt"))}
+    declared = {name for name, _profile in _bindep(os.path.join(META, "bindep.txt"))}
+    declared |= {name for name, _profile in _bindep(os.path.join(ROOT, "tests", "lab", "bindep.txt"))}
     assert installed - declared == set()
 
 

@@ -42,14 +42,14 @@ def _main_source(name):
 
 
 def _takes_shared_options(name):
-    main, _ = _main_source(name)
+    main, _source = _main_source(name)
     return "acme_argument_spec" in main or any(re.search(r"\b%s\s*=" % o, main) for o in SHARED)
 
 
 @pytest.mark.parametrize("name", _module_names())
 def test_action_group_holds_every_module_with_shared_options(name):
     group = _runtime()["action_groups"]["acme"]
-    _, source = _main_source(name)
+    _main, source = _main_source(name)
     documented = "certfleet.acme.attributes.ACTIONGROUP_ACME" in source
     if _takes_shared_options(name):
         assert name in group, "%s takes the shared options but is not in group/certfleet.acme.acme" % name

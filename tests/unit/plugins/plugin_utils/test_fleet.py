@@ -47,7 +47,9 @@ def plan(inputs=None, nodes=None, hosts=None):
 
 # ------------------------------------------------------------------------------- node settings
 @pytest.mark.parametrize("over, problem", [
-    ({"target": "apache"}, "certfleet_target: 'apache' is not one of"),
+    ({"target": "lighttpd"}, "certfleet_target: 'lighttpd' is not one of"),
+    ({"deploy_hooks": "reload"}, "certfleet_deploy_hooks: 'reload' must be a list of commands"),
+    ({"apache_conf_file": "a/b"}, "certfleet_apache_conf_file: 'a/b' must be a plain file name"),
     ({"verify_port": "https"}, "certfleet_verify_port: 'https' is not a port number"),
     ({"http_port": 70000}, "certfleet_node_http_port: 70000 is not a port number"),
     ({"nginx_conf_file": "../x.conf"}, "certfleet_nginx_conf_file: '../x.conf' must be a plain file name"),
@@ -159,6 +161,8 @@ def test_plan_defaults_and_profile():
      "issuance failed: urn:ietf:params:acme:error:unauthorized 403"),
     ({"a": {}, "issuance": {"unreachable": True, "msg": "ssh: connect to host 127.0.0.30 port 22"}},
      "issuance: the store host was unreachable (ssh: connect to host 127.0.0.30 port 22)"),
+    ([{"name": "dns-01 records through rfc2136", "result": {"failed": True, "msg": "REFUSED"}}],
+     "dns-01 records through rfc2136 failed: REFUSED"),
 ])
 def test_store_step_failure(results, message):
     assert fleet.store_step_failure(results) == message
@@ -247,8 +251,8 @@ def test_verify_checks_and_endpoints():
         ("web1", "www.example.test", "aa"), ("web1", "example.test", "aa"),
         ("web2", "www.example.test", "aa"), ("web2", "example.test", "aa"), ("lb1", "lb.example.test", "bb")]
     endpoints = fleet.unique_endpoints(checks + checks)
-    assert len(endpoints) == 5 and endpoints[0] == {"host": "127.0.0.11", "port": 443,
-                                                      "server_name": "www.example.test", "expect_serial": "aa"}
+    first = {"host": "127.0.0.11", "port": 443, "server_name": "www.example.test", "expect_serial": "aa"}
+    assert len(endpoints) == 5 and endpoints[0] == first
     assert fleet.verify_checks(plan(), ["web2"], {}) == []
 
 
@@ -287,7 +291,8 @@ def test_verdict_rollback_and_commit():
     good = fleet.check_results(checks, served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.11", "example.test", "aa")))
     verdict = fleet.node_verdict(p, "web1", good, INSTALLED)
     assert verdict["ok"] and verdict["rollback"] is None
-    assert verdict["commit"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    assert verdict["commit"]["cert_install"]["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www"}]
+    assert verdict["commit"]["haproxy"] is None and verdict["commit"]["traefik"] is None
     nothing = fleet.node_verdict(p, "web1", good, {"cert_install": {"certificates": [], "nginx": {"changed": False}}})
     assert nothing["commit"] is None and nothing["rollback"] is None
 
@@ -299,6 +304,8 @@ def test_verdict_failed_later_step_and_proxies():
     assert verdict["rollback"]["haproxy"]["certificates"] == [{"name": "lb"}]
     assert verdict["rollback"]["haproxy"]["verify"][0]["server_name"] == "lb.example.test"
     assert verdict["rollback"]["cert_install"] is None
+    ok = fleet.node_verdict(p, "lb1", [], installed)
+    assert ok["commit"] == {"cert_install": None, "haproxy": {"certificates": [{"name": "lb"}]}, "traefik": None}
     failed_module = {"haproxy": {"failed": True, "certificates": installed["haproxy"]["certificates"]}}
     assert fleet.node_verdict(p, "lb1", [], failed_module, failed=True)["rollback"]["haproxy"] is None
 
@@ -367,6 +374,44 @@ def test_report_rows_flags():
     assert len(fleet.report_flagged(rows)) == 4
     table = fleet.report_table(rows)
     assert table[0].split()[:3] == ["NODE", "NAME", "SERIAL"] and len(table) == 5
+
+
+ARI = {"window_start": "2027-01-01T00:00:00Z", "window_end": "2027-01-02T00:00:00Z",
+       "renew_at": "2027-01-01T06:00:00Z", "explanation_url": None, "retry_after": "2026-12-01T18:00:00Z"}
+ARI_REASON = "ARI window 2027-01-01T00:00:00Z to 2027-01-02T00:00:00Z: renew at 2027-01-01T06:00:00Z"
+
+
+@pytest.mark.parametrize("state, line, ari", [
+    ({"action": "none", "reason": ARI_REASON, "ari": ARI}, "www: up to date (%s); " % ARI_REASON, ARI),
+    ({"action": "renew", "reason": ARI_REASON + " (reached)", "ari": ARI},
+     "www: renew (%s (reached)); " % ARI_REASON, ARI),
+    ({"action": "none", "reason": "valid until 2027-02-01T00:00:00Z", "ari": None}, "www: up to date; ", None),
+])
+def test_summary_shows_the_ari_window_and_reason(state, line, ari):
+    issued = {"www": dict(state, name="www", serial="aa", not_after="2027-03-01T12:00:00Z", status="valid")}
+    rows = fleet.summary(plan(), None, issued, [], HOSTS, HOSTS, False, NOW)
+    assert rows[0]["ari"] == ari
+    assert fleet.summary_lines(rows)[0].startswith(line)
+
+
+def test_summary_check_mode_takes_ari_from_the_plan():
+    planned = {"certificates": [{"name": "www", "action": "none", "reason": ARI_REASON, "ari": ARI}]}
+    rows = fleet.summary(plan(), planned, {}, [], HOSTS, HOSTS, True, NOW)
+    assert rows[0]["ari"] == ARI and fleet.summary_lines(rows)[0].startswith("www: up to date (ARI window")
+
+
+def test_report_rows_carry_ari_and_flag_an_ari_renewal():
+    checks = fleet.report_checks(plan(), ["web1"])
+    answers = served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.11", "example.test", "aa"))
+    for e in answers["endpoints"]:
+        e["names"] = ["www.example.test", "example.test"]
+    due = {"www": {"serial": "aa", "action": "renew", "reason": ARI_REASON + " has passed: renew now", "ari": ARI}}
+    rows = fleet.report_rows(checks, answers, due)
+    www = [r for r in rows if r["certificate"] == "www"]
+    assert www and all(r["ari"] == ARI for r in www)
+    assert www[0]["flags"] == ["renewal due: %s has passed: renew now" % ARI_REASON]
+    calm = fleet.report_rows(checks, answers, {"www": {"serial": "aa", "action": "none", "ari": ARI}})
+    assert [r["flags"] for r in calm if r["certificate"] == "www"][0] == []
 
 
 def test_plan_is_not_mutated():
@@ -478,3 +523,90 @@ def test_the_gate_names_the_failed_item_of_a_loop():
                           {"item": {"name": "web3"}, "unreachable": True, "msg": "ssh: timeout"}]}
     assert fleet.store_step_failure({"the tokens": looped}) == \
         "the tokens (web3): the store host was unreachable (ssh: timeout)"
+
+
+# ------------------------------------------------------------------------------- apache, hooks
+APACHE_NODES = dict(NODES, web2=settings(target="apache", address="127.0.0.30", nginx_conf_dir=None, apache_conf_dir="/etc/apache2/sites-enabled",
+                                         apache_test_cmd="apachectl configtest", apache_reload_cmd="apachectl graceful",
+                                         apache_vhost_extra="DocumentRoot /srv", deploy_hooks=["systemctl reload postfix"]))
+HOOKED = [dict(CERTS[0], deploy_hooks=[{"command": "make-p12", "shell": True}], apache_vhost_extra="Header set X 1"),
+          CERTS[1], CERTS[2]]
+
+
+def test_install_items_apache_node_with_hooks():
+    p = plan({"certificates": HOOKED}, nodes=APACHE_NODES)
+    assert p["problems"] == []
+    assert p["nodes"]["web2"]["certificates"] == [{"name": "www", "target": "apache", "dest": "/etc/certfleet/certs/www"}]
+    ci = fleet.install_items(p, "web2", BUNDLES)["cert_install"]
+    www = ci["certificates"][0]
+    assert www["apache_vhost"] == {"server_names": ["www.example.test", "example.test"],
+                                   "extra": "DocumentRoot /srv\nHeader set X 1"}
+    assert "nginx_server" not in www and www["deploy_hooks"] == [{"command": "make-p12", "shell": True}]
+    assert ci["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf", "address": "127.0.0.30",
+                            "port": 443, "test_command": "apachectl configtest", "reload_command": "apachectl graceful"}
+    assert ci["nginx"] is None and ci["deploy_hooks"] == ["systemctl reload postfix"]
+    web1 = fleet.install_items(p, "web1", BUNDLES)["cert_install"]
+    assert web1["apache"] is None and web1["certificates"][0]["deploy_hooks"] == [{"command": "make-p12", "shell": True}]
+    endpoints = fleet.node_endpoints(p, "web2")
+    assert [(e["host"], e["target"]) for e in endpoints] == [("127.0.0.30", "apache")] * 2
+
+
+def test_apache_without_conf_dir_and_a_host_name_address():
+    nodes = dict(NODES, web2=settings(target="apache", address="web2.example", apache_reload_cmd="apachectl graceful"))
+    ci = fleet.install_items(plan(nodes=nodes), "web2", BUNDLES)["cert_install"]
+    assert ci["certificates"][0]["apache_loads"] is True and "apache_vhost" not in ci["certificates"][0]
+    assert ci["apache"] == {"reload_command": "apachectl graceful"}
+    nodes["web2"] = settings(target="apache", address="web2.example", apache_conf_dir="/c", apache_reload_cmd="r")
+    assert "address" not in fleet.install_items(plan(nodes=nodes), "web2", BUNDLES)["cert_install"]["apache"]
+
+
+@pytest.mark.parametrize("certs, node, problem", [
+    ([dict(CERTS[0], deploy_hooks="x")], None, "www: deploy_hooks 'x' must be a list of commands"),
+    ([CERTS[0], dict(CERTS[1], deploy_hooks=["x"])], None, "lb: deploy_hooks run with the targets nginx, files, apache"),
+    ([CERTS[0]], settings(target="apache"), "web2: certfleet_apache_reload_cmd is not set"),
+])
+def test_apache_and_hook_problems(certs, node, problem):
+    nodes = dict(NODES, web2=node) if node else NODES
+    problems = plan({"certificates": certs}, nodes=nodes)["problems"]
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_verdict_apache_rollback_carries_hooks_and_commit():
+    p = plan({"certificates": HOOKED}, nodes=APACHE_NODES)
+    installed = {"cert_install": {"certificates": [{"name": "www", "changed": True, "dest": "/etc/certfleet/certs/www"}],
+                                  "apache": {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf", "changed": True}}}
+    verdict = fleet.node_verdict(p, "web2", [], installed, failed=True)
+    rollback = verdict["rollback"]["cert_install"]
+    assert rollback["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www",
+                                         "deploy_hooks": [{"command": "make-p12", "shell": True}]}]
+    assert rollback["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf",
+                                  "reload_command": "apachectl graceful", "test_command": "apachectl configtest"}
+    assert rollback["nginx"] is None and rollback["deploy_hooks"] == ["systemctl reload postfix"]
+    verdict = fleet.node_verdict(p, "web2", [], installed)
+    assert verdict["commit"]["cert_install"]["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf"}
+
+
+def test_rollback_report_apache_and_hooks():
+    report = fleet.rollback_report({"cert_install": {
+        "certificates": [{"name": "www", "rolled_back": True}], "apache": {"restored": True, "reloaded": True},
+        "deploy_hooks": [{"ok": True}]}})
+    assert report == ("Rollback: rolled back www to the previous files; restored the previous Apache virtual hosts; "
+                      "reloaded Apache httpd; ran 1 deploy hook(s) on the previous files.")
+
+
+def test_report_rows_threshold_groups_and_store_match():
+    p = plan()
+    checks = fleet.report_checks(p, ["web1", "web2"])
+    answers = served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.12", "www.example.test", "aa"),
+                     ("127.0.0.11", "example.test", "aa"), ("127.0.0.12", "example.test", "aa"))
+    for e in answers["endpoints"]:
+        e.update(names=["www.example.test", "example.test"], days_left=30.0 if e["host"] == "127.0.0.11" else 9.5)
+    groups = fleet.node_groups(GROUPS, HOSTS)
+    assert groups == {"web1": ["web"], "web2": ["web"], "lb1": ["lb"]}
+    rows = fleet.report_rows(checks, answers, {"www": {"serial": "aa"}}, min_days=14, groups=groups)
+    flagged = [(r["node"], r["flags"]) for r in rows if r["flags"]]
+    assert flagged == [("web2", ["expires in 9.5 days (under 14)"])] * 2
+    assert all(r["matches_store"] is True and r["consistent"] and r["groups"] == ["web"] for r in rows)
+    assert rows[0]["target"] == "nginx"
+    unknown = fleet.report_rows(checks, answers, {})
+    assert all(r["matches_store"] is None and r["flags"] == [] for r in unknown)

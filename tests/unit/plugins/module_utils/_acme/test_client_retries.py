@@ -47,6 +47,7 @@ class FakeCA(object):
         self.orders_list = orders_list
         self.orders = {}
         self.posts = []
+        self.chall = "pending"
 
     def close(self):
         pass
@@ -94,6 +95,13 @@ class FakeCA(object):
                 return problem(403, "orderNotReady")
             self.orders[n]["status"] = "processing"
             return Response(200, self.order_json(n))
+        if endpoint == "chall":
+            if payload is None:
+                return Response(200, {"type": "http-01", "url": CA + path, "token": "t", "status": self.chall})
+            if self.chall != "pending":
+                return problem(400, "malformed")
+            self.chall = "processing"
+            return Response(200, {"type": "http-01", "url": CA + path, "token": "t", "status": "processing"})
         if endpoint == "acct":
             body = {"status": "valid"}
             if self.orders_list:
@@ -147,3 +155,19 @@ def test_a_new_order_that_never_reached_the_ca_is_sent_again():
     ca = Unsent()
     url, _order = connect(ca).new_order([("dns", "a.test")])
     assert url == CA + "/order/1" and len(ca.orders) == 1
+
+
+def test_a_lost_challenge_answer_repeated_and_refused_counts_as_answered():
+    # Pebble refuses an answer to a challenge that is no longer pending (malformed); the first
+    # answer reached it, so the challenge is processing: that is not an error.
+    ca = FakeCA(lose={"chall"})
+    connect(ca).answer(CA + "/chall/1")
+    assert ca.chall == "processing"
+    assert ca.posts == ["chall", "chall", "chall"]
+
+
+def test_a_refused_answer_to_a_pending_challenge_is_still_an_error():
+    ca = FakeCA()
+    ca.handle = lambda endpoint, path, payload: problem(400, "malformed")
+    with pytest.raises(ProtocolError, match="the challenge answer: malformed"):
+        connect(ca).answer(CA + "/chall/1")

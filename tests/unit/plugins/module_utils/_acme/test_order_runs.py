@@ -49,7 +49,7 @@ class FakeConn(object):
         self.wrong_key = wrong_key
         self.csr_key = None
 
-    def new_order(self, identifiers, profile=None):
+    def new_order(self, identifiers, profile=None, replaces=None):
         url = "https://ca.example/order/%d" % (len(self.orders) + 1)
         self.orders[url] = "pending"
         return url, self.get_order(url)

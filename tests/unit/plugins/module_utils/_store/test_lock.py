@@ -75,7 +75,7 @@ def _worker(lock_dir, log, counter, warn_log, go):
     go.wait()
     locks = LockSet(lock_dir, wait=60, poll=0.002,
                     warn=lambda msg: _append(warn_log, msg))
-    for _ in range(ROUNDS):
+    for _round in range(ROUNDS):
         locks.acquire("shared")
         _append(log, "E %d" % os.getpid())
         with open(counter) as handle:          # read-modify-write: loses counts on overlap
@@ -104,7 +104,7 @@ def test_many_processes_never_overlap_and_break_only_the_dead_lock(tmp_path):
     open(counter, "w").close()
     ctx = multiprocessing.get_context("fork")
     go = ctx.Event()
-    procs = [ctx.Process(target=_worker, args=(str(lock_dir), log, counter, warn_log, go)) for _ in range(WORKERS)]
+    procs = [ctx.Process(target=_worker, args=(str(lock_dir), log, counter, warn_log, go)) for _worker_no in range(WORKERS)]
     for proc in procs:
         proc.start()
     go.set()

@@ -97,3 +97,19 @@ def test_snapshot_write_restore(tmp_path):
     deploy.restore(saved, [keep, new])
     assert open(keep, "rb").read() == b"old" and stat.S_IMODE(os.stat(keep).st_mode) == 0o640
     assert not os.path.exists(new)
+
+
+def test_commit_removes_the_backups_of_the_named_sets_only(tmp_path):
+    from ansible_collections.certfleet.acme.plugins.module_utils._common import files as common_files
+    keep, drop, shared = (tmp_path / "keep.pem"), (tmp_path / "drop.pem"), (tmp_path / "dyn.yaml")
+    for path in (keep, drop, shared):
+        path.write_text("new")
+        open(common_files.backup_path(str(path)), "w").write("old key")
+    changed, out = deploy.commit({"drop": [str(drop)]}, [str(shared)], dry_run=True)
+    assert changed and os.path.exists(common_files.backup_path(str(drop)))      # check mode
+    changed, out = deploy.commit({"drop": [str(drop)]}, [str(shared)], dry_run=False)
+    assert changed and out["certificates"][0]["removed"] == [common_files.backup_path(str(drop))]
+    assert not os.path.exists(common_files.backup_path(str(drop)))
+    assert not os.path.exists(common_files.backup_path(str(shared)))
+    assert os.path.exists(common_files.backup_path(str(keep)))
+    assert deploy.commit({"drop": [str(drop)]}, [str(shared)], dry_run=False)[0] is False   # idempotent

@@ -11,7 +11,7 @@ import stat
 
 import pytest
 
-from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError, TargetError
+from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._targets import install
 
 UTC = datetime.timezone.utc

@@ -125,8 +125,9 @@ def test_a_failing_test_or_reload_leaves_the_node_exactly_as_before(tmp_path, ca
     _first, renewed = node
     log = tmp_path / "node" / "error.log"
     scripts = {
-        "test": {"test_command": _script(tmp_path, "test-bad", 'echo "nginx: [emerg] unknown directive \\"bogus\\"" >&2; '
-                                          'echo "nginx: configuration file test failed" >&2; exit 1')},
+        "test": {"test_command": _script(tmp_path, "test-bad",
+                                         'echo "nginx: [emerg] unknown directive \\"bogus\\"" >&2; '
+                                         'echo "nginx: configuration file test failed" >&2; exit 1')},
         "reload": {"reload_command": _script(tmp_path, "reload-bad",
                                              'echo "[error] open() nginx.pid failed" >> %s; '
                                              'echo "reload: no master" >&2; exit 7' % log)},
