@@ -292,6 +292,54 @@ options:
           - nginx's error log. The lines it gets during the call (else its last lines), at most 20,
             go into the message of a failed test or reload.
         type: path
+      http_server:
+        description:
+          - Also own a second file, O(nginx.http_server.conf_path), holding one port-80 C(server)
+            block for the names O(nginx.http_server.server_names); written, backed up, tested,
+            reloaded and rolled back with the TLS file. O(certificates) may then be empty (the
+            TLS file, if O(nginx.conf_path) is set, is rendered from the items of this call).
+          - The ACME http-01 path C(/.well-known/acme-challenge/<token>) is answered with
+            C(<token>.<thumbprint>) and no file (O(nginx.http_server.stateless_thumbprint)), or
+            served from O(nginx.http_server.webroot); with O(nginx.http_server.redirect_https)
+            every other path redirects (301) to C(https://$host$request_uri).
+          - Give it a server name of its own where another port-80 server is the default one.
+        type: dict
+        suboptions:
+          conf_path:
+            description: The file of the port-80 block (another one than O(nginx.conf_path)).
+            type: path
+            required: true
+          server_names:
+            description: The block's C(server_name) values.
+            type: list
+            elements: str
+            required: true
+          listen:
+            description: The C(listen) values. Default V(<address>:<port>) with O(nginx.address), else V(<port>).
+            type: list
+            elements: str
+          port:
+            description: The port of the default O(nginx.http_server.listen) value.
+            type: int
+            default: 80
+          stateless_thumbprint:
+            description:
+              - The ACME account thumbprint (RV(certfleet.acme.account#module:thumbprint)). A
+                C(location ~ "^/\.well-known/acme-challenge/([-_a-zA-Z0-9]+)$") returns
+                C($1.<thumbprint>) as text/plain, so no token file is needed on this node.
+              - Excludes O(nginx.http_server.webroot).
+            type: str
+          webroot:
+            description: Serve the http-01 token files from this web root (files mode).
+            type: path
+          redirect_https:
+            description: Redirect every other path to https (301).
+            type: bool
+            default: false
+          extra:
+            description: Directives for the block, one per line (as O(nginx.server_extra)).
+            type: str
+            default: ''
   backup:
     description:
       - Copy the current files to C(<file>.certfleet-prev) before replacing them (and the nginx
@@ -481,6 +529,27 @@ EXAMPLES = r"""
     nginx:
       conf_path: /etc/nginx/conf.d/certfleet.conf
     state: commit
+
+- name: The ACME account (its thumbprint answers every http-01 token)
+  certfleet.acme.account:
+    directory_url: https://acme-v02.api.letsencrypt.org/directory
+    terms_agreed: true
+  delegate_to: localhost
+  run_once: true
+  register: account
+
+- name: Port 80 for stateless http-01 (no token files ever), the rest redirected to https
+  certfleet.acme.cert_install:
+    certificates: []
+    nginx:
+      address: 192.0.2.11
+      test_command: nginx -t
+      reload_command: systemctl reload nginx
+      http_server:
+        conf_path: /etc/nginx/conf.d/certfleet-http.conf
+        server_names: [www.example.com, example.com]
+        stateless_thumbprint: "{{ account.thumbprint }}"
+        redirect_https: true
 """
 
 RETURN = r"""
@@ -655,6 +724,11 @@ nginx:
       type: list
       elements: str
       returned: O(state=commit)
+    http_server:
+      description: The port-80 file of O(nginx.http_server), with the keys C(conf_path), C(changed),
+        C(previous_content), C(content), C(tested) and C(reloaded) as above.
+      type: dict
+      returned: O(state=present) and O(nginx.http_server) given
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module

@@ -28,6 +28,10 @@ TARGETS = ("nginx", "files", "haproxy", "traefik", "apache")
 # Targets whose files cert_install writes (with their deploy hooks).
 FILE_TARGETS = ("nginx", "files", "apache")
 PROXY_TARGETS = ("haproxy", "traefik")
+HTTP01_MODES = ("files", "stateless")
+DEFAULT_NGINX_HTTP_CONF_FILE = "certfleet-http.conf"
+# The token of the outside check of the stateless answer (any token gets <token>.<thumbprint>).
+STATELESS_PROBE_TOKEN = "certfleet-stateless-probe"
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096")
 WILDCARD_PROBE_LABEL = "certfleet-verify"
 
@@ -49,6 +53,8 @@ NODE_SETTINGS = {
     "nginx_test_cmd": ("certfleet_nginx_test_cmd", "optstr"),
     "nginx_reload_cmd": ("certfleet_nginx_reload_cmd", "optstr"),
     "nginx_error_log": ("certfleet_nginx_error_log", "optstr"),
+    "nginx_http_conf_file": ("certfleet_nginx_http_conf_file", "optfilename"),
+    "haproxy_http_frontend": ("certfleet_haproxy_http_frontend", "optstr"),
     "haproxy_cert_dir": ("certfleet_haproxy_cert_dir", "str"),
     "haproxy_config": ("certfleet_haproxy_config", "strlist"),
     "haproxy_admin_socket": ("certfleet_haproxy_admin_socket", "optstr"),
@@ -172,11 +178,14 @@ def _hooks(value: t.Any) -> t.List[t.Any]:
 # --------------------------------------------------------------------------------- the plan
 def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[str]],
                play_hosts: t.Sequence[str], nodes: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]],
-               run_id: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+               run_id: t.Optional[str] = None,
+               outside: t.Optional[t.Mapping[str, t.Mapping[str, t.Any]]] = None) -> t.Dict[str, t.Any]:
     """The validated fleet plan. ``inputs`` holds the role's variables (certificates, challenge,
-    key_type, renew_before_days, profile, challenge_hosts, dns_provider, directory_url, entry);
-    ``nodes`` each play host's settings from node_settings() (None when the host did not report).
-    Every problem of the input is in ``problems``, all at once."""
+    key_type, renew_before_days, profile, challenge_hosts, dns_provider, directory_url, entry,
+    http01_mode, nginx_http_redirect); ``nodes`` each play host's settings from node_settings()
+    (None when the host did not report); ``outside`` what the inventory says of challenge hosts
+    outside the play (a sliced run: address, http_port, webroot). Every problem of the input is
+    in ``problems``, all at once."""
     entry = inputs.get("entry") or "main"
     problems: t.List[str] = []
     if entry != "report" and not inputs.get("directory_url"):
@@ -194,14 +203,17 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
             certs.append(cert)
     problems.extend(_duplicates(certs))
     challenge_hosts = expand_hosts(inputs.get("challenge_hosts") or play_hosts, groups)
-    strangers = [h for h in challenge_hosts if h not in play_hosts]
-    if strangers:
-        problems.append("certfleet_challenge_hosts names hosts that are not in this play: %s"
-                        % ", ".join(strangers))
+    mode = inputs.get("http01_mode") or "files"
+    if mode not in HTTP01_MODES:
+        problems.append("certfleet_http01_mode %r is not one of %s" % (mode, ", ".join(HTTP01_MODES)))
     dns_certs = [c["name"] for c in certs if c["challenge"] == "dns-01"]
     if entry != "report" and dns_certs and not inputs.get("dns_provider"):
         problems.append("certfleet_dns_provider is not set (%s use dns-01)" % ", ".join(dns_certs))
     http01 = any(c["challenge"] == "http-01" for c in certs)
+    stateless = http01 and mode == "stateless"
+    strangers = [h for h in challenge_hosts if h not in play_hosts] if http01 else []
+    outside_nodes, outside_problems = _outside_challenge_nodes(strangers, outside or {}, stateless)
+    problems.extend(outside_problems if entry != "report" else [])
     plan_nodes: t.Dict[str, t.Dict[str, t.Any]] = {}
     for host in play_hosts:
         settings = nodes.get(host)
@@ -218,8 +230,15 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
                                             cert["name"])
             node_certs.append(entry_)
         problems.extend("%s: %s" % (host, p) for p in _node_problems(
-            entry, settings, node_certs, http01 and host in challenge_hosts))
+            entry, settings, node_certs, http01 and host in challenge_hosts and not stateless))
         plan_nodes[host] = {"settings": settings, "certificates": node_certs}
+    http_servers: t.Dict[str, t.Any] = {}
+    for host, node in plan_nodes.items():
+        server, server_problems = _http_server(host, node, certs, challenge_hosts if http01 else [],
+                                               stateless, bool(inputs.get("nginx_http_redirect")))
+        problems.extend("%s: %s" % (host, p) for p in server_problems if entry != "report")
+        if server:
+            http_servers[host] = server
     outside = ["%s: not installed on %s (not in this play)"
                % (c["name"], ", ".join(h for h in c["install_hosts"] if h not in play_hosts))
                for c in certs if any(h not in play_hosts for h in c["install_hosts"])]
@@ -232,12 +251,145 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
         "challenge_hosts": challenge_hosts,
         "challenge_nodes": [{"name": h, "address": plan_nodes[h]["settings"]["address"],
                              "port": plan_nodes[h]["settings"]["http_port"]}
-                            for h in challenge_hosts if h in plan_nodes],
+                            if h in plan_nodes else dict((k, outside_nodes[h][k]) for k in ("name", "address", "port"))
+                            for h in challenge_hosts if h in plan_nodes or h in outside_nodes],
+        "challenge_outside": [outside_nodes[h] for h in strangers if h in outside_nodes],
         "http01": http01,
+        "http01_mode": mode,
+        "stateless": stateless,
+        "http_servers": http_servers,
         "dns01": bool(dns_certs),
         "outside": outside,
         "nodes": plan_nodes,
     }
+
+
+def _outside_challenge_nodes(hosts: t.Sequence[str], outside: t.Mapping[str, t.Mapping[str, t.Any]],
+                             stateless: bool) -> t.Tuple[t.Dict[str, t.Dict[str, t.Any]], t.List[str]]:
+    """The challenge hosts outside this play (a sliced run, or --limit): checked from outside like
+    the others; in files mode the slice that orders puts the tokens on them (delegated), so the
+    inventory must say where their web root is."""
+    out: t.Dict[str, t.Dict[str, t.Any]] = {}
+    unknown, no_webroot = [], []
+    for host in hosts:
+        raw = outside.get(host)
+        if raw is None:
+            unknown.append(host)
+            continue
+        try:
+            port = _normalise(raw.get("http_port") or 80, "port")
+            address = _normalise(raw.get("address") or host, "str")
+            webroot = _normalise(raw.get("webroot"), "optstr")
+        except ValueError as exc:
+            return out, ["%s (outside this play): %s" % (host, exc)]
+        if not stateless and not webroot:
+            no_webroot.append(host)
+        out[host] = {"name": host, "address": address, "port": port, "webroot": webroot}
+    problems = []
+    if unknown:
+        problems.append("certfleet_challenge_hosts names hosts that are not in the inventory: %s"
+                        % ", ".join(unknown))
+    if no_webroot:
+        problems.append("the challenge hosts %s are outside this play (a sliced run or --limit) and the "
+                        "inventory does not set their certfleet_webroot, so this run cannot put the "
+                        "http-01 tokens there: set it in their host or group variables, or use "
+                        "certfleet_http01_mode: stateless or dns-01 (no token files)" % ", ".join(no_webroot))
+    return out, problems
+
+
+def _http_server(host: str, node: t.Mapping[str, t.Any], certs: t.Sequence[t.Mapping[str, t.Any]],
+                 challenge_hosts: t.Sequence[str], stateless: bool,
+                 redirect: bool) -> t.Tuple[t.Optional[t.Dict[str, t.Any]], t.List[str]]:
+    """The port-80 configuration the role owns on ``host``: the stateless http-01 answer (a
+    challenge host in stateless mode) and/or the redirect to https (nginx, when asked)."""
+    settings = node["settings"]
+    kind = settings["target"]
+    answers = host in challenge_hosts
+    want_stateless = stateless and answers
+    want_redirect = redirect and kind == "nginx"
+    if not (want_stateless or want_redirect):
+        return None, []
+    if kind == "traefik":
+        return None, ["stateless http-01 cannot run on Traefik (its configuration cannot answer a token "
+                      "without a file): use certfleet_http01_mode: files, dns-01, or other challenge hosts"]
+    if kind == "files":
+        return None, ["certfleet_target files: the role does not manage this node's port 80, so it cannot "
+                      "answer stateless http-01 (use nginx or haproxy challenge hosts, or files mode)"]
+    if kind == "haproxy":
+        if not settings["haproxy_http_frontend"]:
+            return None, ["certfleet_haproxy_http_frontend is not set (the frontend of port 80 that "
+                          "answers stateless http-01)"]
+        config = settings["haproxy_config"] or ["/etc/haproxy/haproxy.cfg"]
+        return {"kind": "haproxy", "stateless": True,
+                "haproxy": {"config": config[0], "config_files": config,
+                            "frontend": settings["haproxy_http_frontend"]}}, []
+    if not settings["nginx_conf_dir"]:
+        return None, ["certfleet_nginx_conf_dir is not set (the role's port-80 server block goes there)"]
+    names: t.List[str] = []
+    for cert in certs:
+        if (answers and cert["challenge"] == "http-01") or                 any(c["name"] == cert["name"] and c["target"] == "nginx" for c in node["certificates"]):
+            names.extend(i for i in cert["identifiers"] if i not in names)
+    if not names:
+        return None, []
+    return {"kind": "nginx", "stateless": want_stateless, "redirect_https": want_redirect,
+            "conf_path": "%s/%s" % (settings["nginx_conf_dir"].rstrip("/"),
+                                    settings["nginx_http_conf_file"] or DEFAULT_NGINX_HTTP_CONF_FILE),
+            "server_names": names, "port": settings["http_port"],
+            "webroot": settings["webroot"] if answers and not stateless else None}, []
+
+
+def http_server_items(plan: t.Mapping[str, t.Any], host: str,
+                      thumbprint: t.Optional[str]) -> t.Dict[str, t.Any]:
+    """The module arguments of ``host``'s port-80 configuration: cert_install (nginx.http_server,
+    no certificates, the TLS file untouched) or haproxy_http01. A stateless block needs the
+    account's thumbprint: without one (nothing was due, the CA was not asked) it is not written."""
+    out: t.Dict[str, t.Any] = {"nginx": None, "haproxy": None}
+    server = plan.get("http_servers", {}).get(host)
+    if not server or (server["stateless"] and not thumbprint):
+        return out
+    settings = plan["nodes"][host]["settings"]
+    if server["kind"] == "haproxy":
+        out["haproxy"] = dict(server["haproxy"], thumbprint=thumbprint)
+        return out
+    http = dict((k, server[k]) for k in ("conf_path", "server_names", "port", "redirect_https"))
+    http["stateless_thumbprint"] = thumbprint if server["stateless"] else None
+    http["webroot"] = server["webroot"]
+    nginx = {"address": settings["address"], "http_server": http,
+             "test_command": settings["nginx_test_cmd"], "reload_command": settings["nginx_reload_cmd"],
+             "error_log": settings["nginx_error_log"]}
+    out["nginx"] = dict((k, v) for k, v in nginx.items() if v is not None)
+    return out
+
+
+def stateless_probe(plan: t.Mapping[str, t.Any], thumbprint: t.Optional[str]) -> t.List[t.Dict[str, t.Any]]:
+    """challenge_check entries that test, from outside and before any order, that every challenge
+    host answers this account's thumbprint for each http-01 name (any token will do)."""
+    if not plan.get("stateless") or not thumbprint:
+        return []
+    return [{"type": "http-01", "certificate": c["name"], "identifier": ident,
+             "token": STATELESS_PROBE_TOKEN, "path": ".well-known/acme-challenge/" + STATELESS_PROBE_TOKEN,
+             "content": "%s.%s" % (STATELESS_PROBE_TOKEN, thumbprint)}
+            for c in plan["certificates"] if c["challenge"] == "http-01" for ident in c["identifiers"]]
+
+
+def http_redirect_checks(plan: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> t.List[t.Dict[str, t.Any]]:
+    """The checks from outside of each redirecting port-80 block: ``/`` answers 301 to https, the
+    challenge path is not redirected (the token of a stateless block answers 200)."""
+    out = []
+    for host in hosts:
+        server = plan.get("http_servers", {}).get(host)
+        if not server or server["kind"] != "nginx" or not server["redirect_https"]:
+            continue
+        base = "http://%s:%d" % (plan["nodes"][host]["settings"]["address"], server["port"])
+        for name in server["server_names"]:
+            if name.startswith("*"):
+                continue
+            out.append({"node": host, "name": name, "url": base + "/", "status": [301],
+                        "location": "https://%s/" % name})
+            out.append({"node": host, "name": name, "status": [200] if server["stateless"] else [200, 404],
+                        "url": "%s/.well-known/acme-challenge/%s" % (base, STATELESS_PROBE_TOKEN),
+                        "location": None})
+    return out
 
 
 def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
@@ -359,14 +511,20 @@ def bundle_names(issued: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[str]:
 
 
 def store_step_failure(results: t.Any) -> t.Optional[str]:
-    """The first store-host step that failed or whose host was unreachable, as one sentence.
-    ``results``: step name -> registered result, or a list of ``{name, result}`` (a name with
-    variables in it: Ansible does not template dictionary keys)."""
+    """The first store-host step that failed or whose host was unreachable, as one sentence (of a
+    loop, its first failed item, named). ``results``: step name -> registered result, or a list of
+    ``{name, result}`` (a name with variables in it: Ansible does not template dictionary keys)."""
     if isinstance(results, list):
         results = dict((entry.get("name"), entry.get("result")) for entry in results)
     for step, result in results.items():
         if not result:
             continue
+        items = [r for r in result.get("results") or [] if isinstance(r, dict) and
+                 (r.get("unreachable") or r.get("failed"))]
+        if items:
+            item = items[0].get("item")
+            step = "%s (%s)" % (step, item.get("name") if isinstance(item, dict) else item)
+            result = items[0]
         if result.get("unreachable"):
             return "%s: the store host was unreachable (%s)" % (step, _one_line(result.get("msg")))
         if result.get("failed"):

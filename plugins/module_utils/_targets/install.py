@@ -228,10 +228,13 @@ class Site(t.NamedTuple):
 
     label: str
     options: t.Dict[str, t.Any]
-    conf: t.Optional[nginx_site.Conf]
+    confs: t.Sequence[nginx_site.Conf]
     loads: t.Callable[[Plan], bool]
     test_and_reload: t.Callable[[t.Dict[str, t.Any], nginx_site.Undo], t.Tuple[bool, bool]]
     reload_after_rollback: t.Callable[[t.Dict[str, t.Any]], bool]
+
+    def changed(self) -> bool:
+        return any(conf.changed for conf in self.confs)
 
 
 def _site_entry(item: t.Dict[str, t.Any], prep: Prepared, options: t.Optional[t.Dict[str, t.Any]],
@@ -271,15 +274,15 @@ def _content_changed(prep: Prepared, pending: t.Sequence[str]) -> bool:
     return any(files.read_bytes(prep.paths[key]) != prep.contents[key] for key in pending)
 
 
-def _sites(nginx_options: t.Optional[t.Dict[str, t.Any]], nginx_conf: t.Optional[nginx_site.Conf],
+def _sites(nginx_options: t.Optional[t.Dict[str, t.Any]], nginx_confs: t.Sequence[nginx_site.Conf],
            apache_options: t.Optional[t.Dict[str, t.Any]],
-           apache_conf: t.Optional[nginx_site.Conf]) -> t.List[Site]:
+           apache_confs: t.Sequence[nginx_site.Conf]) -> t.List[Site]:
     sites = []
     if nginx_options is not None:
-        sites.append(Site("nginx", nginx_options, nginx_conf, lambda plan: plan.loads,
+        sites.append(Site("nginx", nginx_options, nginx_confs, lambda plan: plan.loads,
                           nginx_site.test_and_reload, nginx_site.reload_after_rollback))
     if apache_options is not None:
-        sites.append(Site("apache", apache_options, apache_conf, lambda plan: plan.apache_loads,
+        sites.append(Site("apache", apache_options, apache_confs, lambda plan: plan.apache_loads,
                           apache_site.test_and_reload, apache_site.reload_after_rollback))
     return sites
 
@@ -304,6 +307,7 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     servers = [server_of(item, prep, site) for item, prep in zip(params["certificates"], prepared)]
     conf = nginx_site.plan(site, [server for server in servers if server]) \
         if site and site.get("conf_path") else None
+    http_conf = nginx_site.plan_http(site) if site and site.get("http_server") else None
     apache = apache_site.options_of(params)
     vhosts = [vhost_of(item, prep, apache) for item, prep in zip(params["certificates"], prepared)]
     apache_conf = apache_site.plan(apache, [vhost for vhost in vhosts if vhost]) \
@@ -316,7 +320,8 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
                           bool(server or item.get("nginx_loads")), vhost,
                           bool(vhost or item.get("apache_loads")), item_hooks(params, item, prep.name),
                           _content_changed(prep, pending)))
-    sites = _sites(site, conf, apache, apache_conf)
+    sites = _sites(site, [c for c in (conf, http_conf) if c is not None], apache,
+                   [apache_conf] if apache_conf is not None else [])
     done = dict((s.label, (False, False)) for s in sites)  # type: t.Dict[str, t.Tuple[bool, bool]]
     hook_results = []  # type: t.List[t.Dict[str, t.Any]]
     if not check_mode:
@@ -348,10 +353,15 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     elif site is not None:
         out["nginx"] = {"conf_path": None, "changed": False, "previous_content": None, "content": None,
                         "tested": tested, "reloaded": reloaded}
+    if http_conf is not None:
+        out["nginx"]["http_server"] = nginx_site.result(http_conf, tested, reloaded)
+        out["nginx"]["changed"] = out["nginx"]["changed"] or http_conf.changed
+        changed = changed or http_conf.changed
     if want_diff:
-        texts = [{"before_header": "%s_conf %s" % (label, one.path), "after_header": "%s_conf %s" % (label, one.path),
+        texts = [{"before_header": "%s_conf %s" % (site_.label, one.path),
+                  "after_header": "%s_conf %s" % (site_.label, one.path),
                   "before": (one.before or b"").decode("utf-8", "replace"), "after": one.content.decode("utf-8")}
-                 for label, one in (("nginx", conf), ("apache", apache_conf)) if one is not None]
+                 for site_ in sites for one in site_.confs]
         out["diff"] = [diff] + texts if texts else diff
     return changed, out
 
@@ -366,7 +376,7 @@ def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict
     server label, the hook results)."""
     done = dict((site.label, (False, False)) for site in sites)
     work = [plan for plan in plans if plan.dir_changed or plan.pending]
-    if not work and not any(site.conf and site.conf.changed for site in sites):
+    if not work and not any(site.changed() for site in sites):
         return done, []
     touched = []  # type: t.List[str]
     created = []  # type: t.List[str]
@@ -376,9 +386,9 @@ def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict
             if key in plan.prep.paths:
                 touched += [plan.prep.paths[key], files.backup_path(plan.prep.paths[key])]
     for site in sites:
-        if site.conf is not None:
-            created += files.missing_dirs(os.path.dirname(site.conf.path))
-            touched += nginx_site.touched_paths(site.conf.path)
+        for conf in site.confs:
+            created += files.missing_dirs(os.path.dirname(conf.path))
+            touched += nginx_site.touched_paths(conf.path)
     saved = files.snapshot(touched)
 
     def undo() -> t.List[str]:
@@ -389,14 +399,14 @@ def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict
     try:
         _apply(work, modes, dir_mode, uid, gid, backup)
         for site in sites:
-            if site.conf is not None:
-                nginx_site.write(site.conf, backup)
+            for conf in site.confs:
+                nginx_site.write(conf, backup)
     except BaseException:
         undo()
         raise
     reloaded_sites = []  # type: t.List[Site]
     for site in sites:
-        if bool(site.conf and site.conf.changed) or any(site.loads(plan) for plan in work):
+        if site.changed() or any(site.loads(plan) for plan in work):
             try:
                 done[site.label] = site.test_and_reload(site.options, undo)
             except TargetError:
@@ -520,7 +530,7 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
     changed = any(item["changed"] for item in results)
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     if site is not None:
-        restored = bool(site.get("conf_path")) and nginx_site.rollback(site["conf_path"], dry_run=check_mode)
+        restored = any([nginx_site.rollback(path, dry_run=check_mode) for path in nginx_site.managed_paths(site)])
         changed = changed or restored
         reloaded = changed and not check_mode and nginx_site.reload_after_rollback(site)
         out["nginx"] = {"conf_path": site.get("conf_path"), "restored": restored, "reloaded": reloaded}
@@ -550,9 +560,12 @@ def commit(params: t.Dict[str, t.Any], check_mode: bool = False) -> t.Tuple[bool
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     changed = any(item["changed"] for item in results)
     for label, options in (("nginx", site), ("apache", apache_site.options_of(params))):
-        if options is not None and options.get("conf_path"):
-            removed = nginx_site.remove_backups(nginx_site.backup_paths(options["conf_path"]), check_mode)
-            out[label] = {"conf_path": options["conf_path"], "changed": bool(removed), "removed": removed}
+        paths = nginx_site.managed_paths(options) if label == "nginx" else \
+            [options["conf_path"]] if options and options.get("conf_path") else []
+        if paths:
+            removed = nginx_site.remove_backups([backup for path in paths
+                                                 for backup in nginx_site.backup_paths(path)], check_mode)
+            out[label] = {"conf_path": options.get("conf_path"), "changed": bool(removed), "removed": removed}
             changed = changed or bool(removed)
     return changed, out
 

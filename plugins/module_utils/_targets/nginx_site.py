@@ -30,6 +30,16 @@ OPTIONS = dict(
     test_command=dict(type="str"),
     reload_command=dict(type="str"),
     error_log=dict(type="path"),
+    http_server=dict(type="dict", options=dict(
+        conf_path=dict(type="path", required=True),
+        server_names=dict(type="list", elements="str", required=True),
+        listen=dict(type="list", elements="str"),
+        port=dict(type="int", default=80),
+        stateless_thumbprint=dict(type="str"),
+        webroot=dict(type="path"),
+        redirect_https=dict(type="bool", default=False),
+        extra=dict(type="str", default=""),
+    )),
 )
 
 
@@ -63,6 +73,13 @@ def check_paths_and_commands(options: t.Dict[str, t.Any], what: str) -> t.Dict[s
     for key in ("test_command", "reload_command"):
         if options.get(key):
             commands.command_argv(options[key])
+    http = options.get("http_server")
+    if http:
+        http_path = http.get("conf_path")
+        if not isinstance(http_path, str) or not os.path.isabs(http_path) or http_path.endswith("/"):
+            raise InputError("nginx.http_server.conf_path %r must be the absolute path of a file" % (http_path,))
+        if path and os.path.realpath(http_path) == os.path.realpath(path):
+            raise InputError("nginx.http_server.conf_path must be another file than nginx.conf_path (%s)" % path)
     return options
 
 
@@ -83,6 +100,22 @@ def plan(options: t.Dict[str, t.Any], servers: t.Sequence[nginx.Server]) -> Conf
     path = options["conf_path"]
     before = files.read_bytes(path)
     return Conf(path, before, content, files.file_needs_update(path, content, nginx.CONF_MODE))
+
+
+def plan_http(options: t.Dict[str, t.Any]) -> Conf:
+    """The port-80 file of nginx.http_server (every value checked), compared with the disk."""
+    http = options["http_server"]
+    content = nginx.render_http_server(http, options.get("address"))
+    before = files.read_bytes(http["conf_path"])
+    return Conf(http["conf_path"], before, content,
+                files.file_needs_update(http["conf_path"], content, nginx.CONF_MODE))
+
+
+def managed_paths(options: t.Optional[t.Dict[str, t.Any]]) -> t.List[str]:
+    """The files this nginx option owns: the TLS file and the port-80 file, when given."""
+    options = options or {}
+    return [path for path in (options.get("conf_path"), (options.get("http_server") or {}).get("conf_path"))
+            if path]
 
 
 def write(conf: Conf, backup: bool) -> None:

@@ -107,7 +107,7 @@ def test_plan_expands_groups_and_targets():
      ["k: key_type 'dsa' is not one of"]),
     ({"certificates": [{"name": "e", "identifiers": []}]}, ["e: identifiers must be a non-empty list"]),
     ({"certificates": ["x"]}, ["certfleet_certificates[0] must be a dict"]),
-    ({"challenge_hosts": ["web", "ghost"]}, ["certfleet_challenge_hosts names hosts that are not in this play: ghost"]),
+    ({"challenge_hosts": ["web", "ghost"]}, ["certfleet_challenge_hosts names hosts that are not in the inventory: ghost"]),
 ])
 def test_plan_problems(inputs, problems):
     got = plan(inputs)["problems"]
@@ -418,6 +418,111 @@ def test_plan_is_not_mutated():
     inputs = copy.deepcopy(INPUTS)
     fleet.build_plan(inputs, GROUPS, HOSTS, NODES)
     assert inputs == INPUTS
+
+
+# ------------------------------------------------------------------------------- http-01 mode, port 80
+THUMB = "t" * 43
+LB_FRONTEND = dict(NODES, lb1=settings(target="haproxy", address="127.0.0.10", webroot=None,
+                                       haproxy_http_frontend="http_in"))
+
+
+def test_stateless_nginx_challenge_hosts_get_a_port_80_block_without_webroot():
+    nodes = dict(NODES, web1=settings(webroot=None), web2=settings(address="127.0.0.12", webroot=None))
+    result = plan({"http01_mode": "stateless"}, nodes)
+    assert result["problems"] == [] and result["stateless"] and result["http01_mode"] == "stateless"
+    assert sorted(result["http_servers"]) == ["web1", "web2"]
+    items = fleet.http_server_items(result, "web2", THUMB)
+    assert items["haproxy"] is None
+    assert items["nginx"] == {
+        "address": "127.0.0.12", "test_command": "nginx -t", "reload_command": "nginx -s reload",
+        "http_server": {"conf_path": "/etc/nginx/conf.d/certfleet-http.conf",
+                        "server_names": ["www.example.test", "example.test", "lb.example.test",
+                                         "raw.example.test"],
+                        "port": 80, "redirect_https": False, "stateless_thumbprint": THUMB, "webroot": None}}
+    # no thumbprint (nothing was due, the CA was not asked): a stateless block is not written
+    assert fleet.http_server_items(result, "web2", None) == {"nginx": None, "haproxy": None}
+    probe = fleet.stateless_probe(result, THUMB)
+    assert [p["identifier"] for p in probe] == ["www.example.test", "example.test", "lb.example.test",
+                                                "raw.example.test"]
+    assert probe[0]["content"] == fleet.STATELESS_PROBE_TOKEN + "." + THUMB
+    assert probe[0]["path"] == ".well-known/acme-challenge/" + fleet.STATELESS_PROBE_TOKEN  # as order returns it
+    assert fleet.stateless_probe(plan(), THUMB) == []
+
+
+def test_stateless_on_haproxy_needs_its_frontend_and_writes_the_rule():
+    result = plan({"http01_mode": "stateless", "challenge_hosts": ["lb"]}, LB_FRONTEND)
+    assert result["problems"] == [] and list(result["http_servers"]) == ["lb1"]
+    assert fleet.http_server_items(result, "lb1", THUMB)["haproxy"] == {
+        "config": "/etc/haproxy/haproxy.cfg", "config_files": ["/etc/haproxy/haproxy.cfg"],
+        "frontend": "http_in", "thumbprint": THUMB}
+    assert plan({"http01_mode": "stateless", "challenge_hosts": ["lb"]})["problems"] == [
+        "lb1: certfleet_haproxy_http_frontend is not set (the frontend of port 80 that answers stateless http-01)"]
+
+
+@pytest.mark.parametrize("node, message", [
+    (settings(target="traefik"), "stateless http-01 cannot run on Traefik"),
+    (settings(target="files"), "certfleet_target files: the role does not manage this node's port 80"),
+    (settings(nginx_conf_dir=None), "certfleet_nginx_conf_dir is not set (the role's port-80 server block"),
+])
+def test_stateless_refuses_challenge_hosts_that_cannot_answer(node, message):
+    got = plan({"http01_mode": "stateless"}, dict(NODES, web1=node))["problems"]
+    assert len(got) == 1 and got[0].startswith("web1: " + message), got
+
+
+def test_mode_must_be_known_and_dns01_needs_no_port_80():
+    assert plan({"http01_mode": "stateful"})["problems"] == [
+        "certfleet_http01_mode 'stateful' is not one of files, stateless"]
+    dns = [{"name": "w", "identifiers": ["*.a.test"], "challenge": "dns-01", "install_hosts": ["web"]}]
+    result = plan({"http01_mode": "stateless", "certificates": dns, "dns_provider": "rfc2136",
+                   "challenge_hosts": ["web", "elsewhere"]})
+    assert result["problems"] == [] and not result["stateless"] and result["http_servers"] == {}
+
+
+def test_redirect_block_in_files_mode_serves_the_webroot_and_is_checked_from_outside():
+    result = plan({"nginx_http_redirect": True})
+    assert sorted(result["http_servers"]) == ["web1", "web2"]   # not lb1 (HAProxy)
+    http = fleet.http_server_items(result, "web1", None)["nginx"]["http_server"]
+    assert http["webroot"] == "/var/www" and http["redirect_https"] and http["stateless_thumbprint"] is None
+    checks = fleet.http_redirect_checks(result, ["web1", "lb1"])
+    assert checks[0] == {"node": "web1", "name": "www.example.test", "url": "http://127.0.0.11:80/",
+                         "status": [301], "location": "https://www.example.test/"}
+    assert checks[1]["status"] == [200, 404] and checks[1]["location"] is None
+    assert len(checks) == 8   # every http-01 name on a challenge host, two checks each
+    stateless = plan({"nginx_http_redirect": True, "http01_mode": "stateless"},
+                     dict(NODES, lb1=LB_FRONTEND["lb1"]))
+    assert fleet.http_redirect_checks(stateless, ["web1"])[1]["status"] == [200]
+
+
+SLICED = {"web2": {"address": "127.0.0.12", "http_port": 80, "webroot": "/srv/www2"}}
+
+
+def test_a_slice_puts_the_tokens_on_the_challenge_hosts_of_other_slices():
+    result = fleet.build_plan(INPUTS, GROUPS, ["web1", "lb1"], NODES, run_id="r", outside=SLICED)
+    assert result["problems"] == []
+    assert result["challenge_nodes"] == [{"name": "web1", "address": "127.0.0.11", "port": 80},
+                                         {"name": "web2", "address": "127.0.0.12", "port": 80}]
+    assert result["challenge_outside"] == [{"name": "web2", "address": "127.0.0.12", "port": 80,
+                                            "webroot": "/srv/www2"}]
+
+
+def test_a_slice_without_the_webroot_of_the_others_names_stateless_and_dns01():
+    outside = {"web2": {"address": "127.0.0.12", "http_port": None, "webroot": None}}
+    got = fleet.build_plan(INPUTS, GROUPS, ["web1", "lb1"], NODES, run_id="r", outside=outside)["problems"]
+    assert len(got) == 1 and "web2 are outside this play" in got[0]
+    assert "certfleet_http01_mode: stateless or dns-01" in got[0]
+    report = fleet.build_plan(dict(INPUTS, entry="report"), GROUPS, ["web1", "lb1"], NODES, outside=outside)
+    assert report["problems"] == []   # the report issues nothing
+    stateless = fleet.build_plan(dict(INPUTS, http01_mode="stateless"), GROUPS, ["web1", "lb1"],
+                                 dict(NODES, web1=settings(webroot=None)), run_id="r", outside=outside)
+    assert stateless["problems"] == [] and stateless["challenge_outside"][0]["port"] == 80
+
+
+def test_the_gate_names_the_failed_item_of_a_loop():
+    looped = {"failed": True, "msg": "One or more items failed",
+              "results": [{"item": {"name": "web2"}, "changed": True},
+                          {"item": {"name": "web3"}, "unreachable": True, "msg": "ssh: timeout"}]}
+    assert fleet.store_step_failure({"the tokens": looped}) == \
+        "the tokens (web3): the store host was unreachable (ssh: timeout)"
 
 
 # ------------------------------------------------------------------------------- apache, hooks

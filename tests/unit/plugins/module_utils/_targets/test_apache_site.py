@@ -187,3 +187,35 @@ def test_missing_hook_program_and_timeout():
     assert hooks.run(hooks.parse(["/nonexistent/hook"], "h")[0], env)["rc"] == 127
     result = hooks.run(hooks.parse([{"command": "sleep 5", "timeout": 0.2}], "h")[0], env)
     assert result["rc"] == 124 and not result["ok"]
+
+
+def test_nginx_port_80_block_apache_and_hooks_are_one_transaction(tmp_path, ca, node):
+    """nginx (TLS file and nginx.http_server) and apache in one call: a failing hook puts all of
+    them back, both servers reloaded on the previous files."""
+    _first, renewed = node
+    nginx_dir = tmp_path / "node" / "nginx"
+    params = _params(tmp_path, [_item(renewed, ca, "www", ["www.example.test"],
+                                      deploy_hooks=[_hook(tmp_path, "bad", "exit 3")],
+                                      nginx_server={"server_names": ["www.example.test"], "extra": ""})])
+    params["nginx"] = {"conf_path": str(nginx_dir / "certfleet.conf"), "address": "127.0.0.11", "http2": True,
+                       "test_command": _script(tmp_path, "nginx-t", "exit 0"),
+                       "reload_command": _script(tmp_path, "nginx-reload", "exit 0"),
+                       "http_server": {"conf_path": str(nginx_dir / "certfleet-http.conf"),
+                                       "server_names": ["www.example.test"], "listen": None, "port": 80,
+                                       "stateless_thumbprint": "T" * 43, "webroot": None,
+                                       "redirect_https": True, "extra": ""}}
+    before = _snapshot(tmp_path / "node")
+    with pytest.raises(TargetError) as info:
+        install.run(params)
+    assert _snapshot(tmp_path / "node") == before and not nginx_dir.exists()
+    assert "reloaded nginx, apache with the previous files" in info.value.msg
+    assert _calls(tmp_path) == ["nginx-t", "nginx-reload", "configtest-ok", "graceful-ok", "bad",
+                                "nginx-t", "nginx-reload", "configtest-ok", "graceful-ok"]
+    params["certificates"][0]["deploy_hooks"] = []
+    changed, result = install.run(params, want_diff=True)
+    assert changed and result["nginx"]["http_server"]["changed"] and result["apache"]["reloaded"]
+    assert [d["before_header"] for d in result["diff"][1:]] == [
+        "nginx_conf " + str(nginx_dir / "certfleet.conf"), "nginx_conf " + str(nginx_dir / "certfleet-http.conf"),
+        "apache_conf " + str(tmp_path / "node" / "sites" / "certfleet.conf")]
+    changed, result = install.run(dict(params, state="commit"))
+    assert changed and len(result["nginx"]["removed"]) >= 1 and "apache" in result
