@@ -67,7 +67,7 @@ options:
         it (for example when a check from outside failed after the task).
       - V(commit) removes the backup set of the named certificates (and of the shared files), once
         a check from outside confirmed the new ones, so that no previous private key stays on the
-        node. The role M(certfleet.acme.certificate) does this after its TLS check.
+        node. The role P(certfleet.acme.certificate#role) does this after its TLS check.
     type: str
     choices: [present, rollback, commit]
     default: present
