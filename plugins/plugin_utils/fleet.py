@@ -327,7 +327,8 @@ def _http_server(host: str, node: t.Mapping[str, t.Any], certs: t.Sequence[t.Map
         return None, ["certfleet_nginx_conf_dir is not set (the role's port-80 server block goes there)"]
     names: t.List[str] = []
     for cert in certs:
-        if (answers and cert["challenge"] == "http-01") or                 any(c["name"] == cert["name"] and c["target"] == "nginx" for c in node["certificates"]):
+        serves = any(c["name"] == cert["name"] and c["target"] == "nginx" for c in node["certificates"])
+        if (answers and cert["challenge"] == "http-01") or serves:
             names.extend(i for i in cert["identifiers"] if i not in names)
     if not names:
         return None, []

@@ -88,7 +88,7 @@ def descendants(root: int) -> t.List[int]:
 def kill_tree(root: int) -> int:
     """SIGKILL ROOT and all its descendants until none is left; return how many were killed."""
     killed: t.Set[int] = set()
-    for _ in range(20):
+    for _attempt in range(20):
         pids = [p for p in descendants(root) if p not in killed and os.path.exists("/proc/%d" % p)]
         if not pids:
             break
@@ -120,7 +120,7 @@ def start_pebble() -> subprocess.Popen:
     proc = subprocess.Popen([PEBBLE_BIN, "-config", path, "-dnsserver", DNS + ":53"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     ctx = ssl.create_default_context(cafile=CA_BUNDLE)
-    for _ in range(100):
+    for _attempt in range(100):
         try:
             with urllib.request.urlopen("https://127.0.0.1:%d/roots/0" % PEBBLE_MGMT, context=ctx, timeout=2) as r:
                 root = r.read()
@@ -267,7 +267,7 @@ def leftovers() -> t.List[str]:
     found += ["temp %s" % p for p in walk(STORE)]
     for cert in CERTS:
         for name in cert["identifiers"]:
-            txt = subprocess.run(["dig", "@" + DNS, "_acme-challenge." + name, "TXT", "+short", "+time=2"],
+            txt = subprocess.run(["dig", "@" + DNS, "_acme-challenge." + name, "TXT", "+short", "+time=2"], check=False,
                                  capture_output=True, text=True).stdout.strip()
             if txt:
                 found.append("TXT _acme-challenge.%s %s" % (name, txt))

@@ -314,8 +314,8 @@ class OrderRunner(object):
         try:
             return conn.new_order(want.acme_identifiers(), profile=want.profile, replaces=replaces) + (replaces,)
         except ProtocolError as exc:
-            if not replaces or (exc.details.get("acme_error") or {}).get("type") not in (ALREADY_REPLACED,
-                                                                                      NOT_THE_REQUESTER):
+            refused = (exc.details.get("acme_error") or {}).get("type")
+            if not replaces or refused not in (ALREADY_REPLACED, NOT_THE_REQUESTER):
                 raise
         return conn.new_order(want.acme_identifiers(), profile=want.profile, replaces=None) + (None,)
 

@@ -48,7 +48,7 @@ def parse(values: t.Any, what: str) -> t.List[Hook]:
         unknown = sorted(set(spec) - set(OPTIONS))
         if unknown:
             raise InputError("%s: unknown keys %s" % (where, ", ".join(unknown)))
-        command, shell = spec.get("command"), bool(spec.get("shell") or False)
+        command, shell = spec.get("command"), bool(spec.get("shell"))
         if shell:
             if not isinstance(command, str) or not command.strip():
                 raise InputError("%s: a shell hook needs its command as one string" % where)

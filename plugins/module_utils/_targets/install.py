@@ -530,7 +530,8 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
     changed = any(item["changed"] for item in results)
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     if site is not None:
-        restored = any([nginx_site.rollback(path, dry_run=check_mode) for path in nginx_site.managed_paths(site)])
+        each = [nginx_site.rollback(path, dry_run=check_mode) for path in nginx_site.managed_paths(site)]   # all of them
+        restored = any(each)
         changed = changed or restored
         reloaded = changed and not check_mode and nginx_site.reload_after_rollback(site)
         out["nginx"] = {"conf_path": site.get("conf_path"), "restored": restored, "reloaded": reloaded}

@@ -27,8 +27,8 @@ def _row(node, identifier, serial, days, stored="aa", groups=("web",), flags=())
 
 
 ROWS = [_row("web1", "www.example.test", "aa", 30.0),
-        _row("web2", "www.example.test", "01", 9.5, flags=["not the certificate in the store (aa)",
-                                                          "expires in 9.5 days (under 14.0)"]),
+        _row("web2", "www.example.test", "01", 9.5,
+             flags=["not the certificate in the store (aa)", "expires in 9.5 days (under 14.0)"]),
         _row("lb1", "www.example.test", None, None, groups=("lb",), flags=["no certificate: refused"])]
 
 
