@@ -250,6 +250,26 @@ options:
           - nginx's error log. The lines it gets during the call (else its last lines), at most 20,
             go into the message of a failed test or reload.
         type: path
+  absent:
+    description:
+      - Certificate sets to remove in the same call (O(state=present) only), for a certificate
+        that is decommissioned - the files of each set, their C(.certfleet-prev) backups and then
+        its directory (when nothing else is left in it).
+      - The nginx file is rendered from O(certificates) alone, so the C(server) block of a
+        removed set goes away with it. The nginx test and reload run when a set was removed; a
+        failure puts every removed file back, like any other change of the call.
+      - A set that is not there changes nothing. A name may not be in O(certificates) too.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Directory name of the set under O(dest_dir) (the rule of O(certificates[].name)).
+        type: str
+        required: true
+      dest:
+        description: Directory of the set, instead of O(dest_dir)/O(absent[].name).
+        type: path
   backup:
     description:
       - Copy the current files to C(<file>.certfleet-prev) before replacing them (and the nginx
@@ -258,7 +278,7 @@ options:
     default: true
   state:
     description:
-      - V(present) installs the given certificates (and the nginx file).
+      - V(present) installs the given certificates (and the nginx file) and removes the sets of O(absent).
       - V(rollback) restores the C(.certfleet-prev) set of each named certificate and the nginx
         file's backup (removing the file if it did not exist before), then runs
         O(nginx.test_command) and O(nginx.reload_command) if anything was restored. Only
@@ -317,6 +337,22 @@ EXAMPLES = r"""
       reload_command: systemctl reload nginx
       error_log: /var/log/nginx/error.log
   register: __install
+
+- name: Decommission old.example.com - its files and server block go, nginx is tested and reloaded
+  certfleet.acme.cert_install:
+    certificates:
+      - name: www.example.com
+        cert: "{{ __bundles.bundles[0].cert }}"
+        chain: "{{ __bundles.bundles[0].chain }}"
+        privatekey: "{{ __bundles.bundles[0].privatekey }}"
+        nginx_server:
+          server_names: [www.example.com]
+    absent:
+      - name: old.example.com
+    nginx:
+      conf_path: /etc/nginx/conf.d/certfleet.conf
+      test_command: nginx -t
+      reload_command: systemctl reload nginx
 
 - name: Roll back the certificate and the server blocks and reload nginx (after a failed TLS check)
   certfleet.acme.cert_install:
@@ -418,6 +454,32 @@ certificates:
           description: The nginx snippet, with O(nginx_snippet) only.
           type: str
           sample: /etc/certfleet/certs/www.example.com/nginx-tls.conf
+absent:
+  description: One entry per item of O(absent), in order (O(state=present)).
+  returned: O(state=present)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The O(absent[].name) of the item.
+      type: str
+      sample: old.example.com
+    dest:
+      description: Directory of the set.
+      type: str
+      sample: /etc/certfleet/certs/old.example.com
+    changed:
+      description: Whether files of the set were (or in check mode would be) removed.
+      type: bool
+    removed:
+      description: The files removed (or that would be), backups included.
+      type: list
+      elements: str
+      sample: [/etc/certfleet/certs/old.example.com/cert.pem]
+    previous_serial:
+      description: Serial of the certificate that was installed there, null if none.
+      type: str
+      sample: 03c1a9e0b2
 nginx:
   description: The nginx file, with O(nginx).
   returned: O(nginx) given

@@ -54,6 +54,10 @@ ARGUMENT_SPEC = dict(
         nginx_path=dict(type="path", default="nginx"),
     )),
     nginx=dict(type="dict", options=nginx_site.OPTIONS),
+    absent=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        dest=dict(type="path"),
+    )),
     backup=dict(type="bool", default=True),
     state=dict(type="str", choices=["present", "rollback", "commit"], default="present"),
 )
@@ -224,6 +228,34 @@ def server_of(item: t.Dict[str, t.Any], prep: Prepared,
                         nginx.directive_lines(spec.get("extra"), what + ".extra"))
 
 
+class Removal(t.NamedTuple):
+    """What state=present does to one set named in ``absent``: the files it removes."""
+
+    name: str
+    dest: str
+    existing: t.List[str]
+    previous: t.Dict[str, t.Any]
+
+
+def removals(params: t.Dict[str, t.Any], present: t.Sequence[Prepared]) -> t.List[Removal]:
+    """The sets of ``absent``, checked (names, no overlap with a set installed by the same call),
+    each with the files (and backups) of it that exist."""
+    out = []
+    taken = dict((os.path.realpath(prep.dest), prep.name) for prep in present)
+    snippet = snippet_options(params)
+    for item in params.get("absent") or []:
+        name = validate_certificate_name(item.get("name"))
+        dest = item_dest(item, params.get("dest_dir"))
+        if name in taken.values() or os.path.realpath(dest) in taken:
+            raise InputError("certificate %s is both installed and absent (%s)" % (name, dest),
+                             certificate=name)
+        taken[os.path.realpath(dest)] = name
+        paths = [path for _key, path in sorted(item_paths(dest, snippet).items())]
+        existing = [p for path in paths for p in (path, files.backup_path(path)) if os.path.lexists(p)]
+        out.append(Removal(name, dest, existing, summary_of_file(item_paths(dest)["cert"])))
+    return out
+
+
 def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
             now: t.Optional[datetime.datetime] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
     """state=present: validate every item and the nginx file, then write them as one transaction
@@ -241,6 +273,7 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
             else nginx.detect_version(snippet.get("nginx_path") or "nginx")
         prepared = [with_snippet(prep, snippet, version) for prep in prepared]
     _check_unique([(prep.name, prep.dest) for prep in prepared])
+    gone = removals(params, prepared)
     servers = [server_of(item, prep, site) for item, prep in zip(params["certificates"], prepared)]
     conf = nginx_site.plan(site, [server for server in servers if server]) \
         if site and site.get("conf_path") else None
@@ -251,7 +284,7 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     tested = reloaded = False
     if not check_mode:
         tested, reloaded = _transaction(plans, conf, site, modes, dir_mode, uid, gid,
-                                        bool(params.get("backup", True)))
+                                        bool(params.get("backup", True)), gone)
     results = []
     diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
     for plan in plans:
@@ -261,8 +294,13 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
         results.append(entry)
         diff["before"][plan.prep.name] = plan.previous
         diff["after"][plan.prep.name] = plan.prep.summary
-    out = {"certificates": results}  # type: t.Dict[str, t.Any]
-    changed = any(item["changed"] for item in results)
+    out = {"certificates": results, "absent": [
+        {"name": r.name, "dest": r.dest, "changed": bool(r.existing), "removed": r.existing,
+         "previous_serial": r.previous.get("serial")} for r in gone]}  # type: t.Dict[str, t.Any]
+    for removal in gone:
+        diff["before"][removal.name] = removal.previous
+        diff["after"][removal.name] = {}
+    changed = any(item["changed"] for item in results + out["absent"])
     if conf is not None:
         out["nginx"] = nginx_site.result(conf, tested, reloaded)
         changed = changed or conf.changed
@@ -278,11 +316,14 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
 
 def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
                  site: t.Optional[t.Dict[str, t.Any]], modes: t.Dict[str, int], dir_mode: int,
-                 uid: t.Optional[int], gid: t.Optional[int], backup: bool) -> t.Tuple[bool, bool]:
-    """Write; test and reload when nginx loads a changed file; on any failure put every file this
-    call touched (sets, backups, the nginx file) back as it was and remove the directories it made."""
+                 uid: t.Optional[int], gid: t.Optional[int], backup: bool,
+                 gone: t.Sequence[Removal] = ()) -> t.Tuple[bool, bool]:
+    """Write and remove the ``absent`` sets; test and reload when nginx loads a changed file; on
+    any failure put every file this call touched (sets, backups, the nginx file) back as it was
+    and remove the directories it made. The directory of a removed set goes once all passed."""
     work = [plan for plan in plans if plan.dir_changed or plan.pending]
-    if not work and not (conf and conf.changed):
+    gone = [removal for removal in gone if removal.existing]
+    if not work and not gone and not (conf and conf.changed):
         return False, False
     touched = []  # type: t.List[str]
     created = []  # type: t.List[str]
@@ -294,6 +335,7 @@ def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
     if conf is not None:
         created += files.missing_dirs(os.path.dirname(conf.path))
         touched += nginx_site.touched_paths(conf.path)
+    touched += [path for removal in gone for path in removal.existing]
     saved = files.snapshot(touched)
 
     def undo() -> t.List[str]:
@@ -305,13 +347,18 @@ def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
         _apply(work, modes, dir_mode, uid, gid, backup)
         if conf is not None:
             nginx_site.write(conf, backup)
+        for path in (path for removal in gone for path in removal.existing):
+            files.remove_file(path)
     except BaseException:
         undo()
         raise
-    loaded_changed = bool(conf and conf.changed) or any(plan.loads for plan in work)
-    if site is None or not loaded_changed:
-        return False, False
-    return nginx_site.test_and_reload(site, undo)
+    loaded_changed = bool(conf and conf.changed) or any(plan.loads for plan in work) or bool(gone)
+    tested = reloaded = False
+    if site is not None and loaded_changed:
+        tested, reloaded = nginx_site.test_and_reload(site, undo)
+    for removal in gone:  # empty now, unless something of someone else's is in it
+        files.remove_empty_dirs([removal.dest])
+    return tested, reloaded
 
 
 def _apply(plans: t.Sequence[Plan], modes: t.Dict[str, int], dir_mode: int, uid: t.Optional[int],
