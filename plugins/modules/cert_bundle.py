@@ -143,7 +143,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._store.store import
 def _run(module):
     check_libraries(module)
     store, params = Store(module.params["store_dir"]), module.params
-    bundles = read_bundles(store, params["names"]) if params["names"] or not params["decommission"] else []
+    bundles = read_bundles(store, params["names"]) if params["names"] else []
     changed, gone = decommission(store, params["decommission"], module.check_mode)
     return changed, {"bundles": bundles, "decommissioned": gone}
 
