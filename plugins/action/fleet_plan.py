@@ -17,8 +17,8 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.errors impo
 from ansible_collections.certfleet.acme.plugins.plugin_utils import dns_env, fleet
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import utcnow
 
-STEPS = ("node", "plan", "gate", "issued", "install", "verify", "verdict", "rollback_report",
-         "summary", "report", "dns_options")
+STEPS = ("node", "plan", "gate", "issued", "install", "http_server", "verify", "verdict",
+         "rollback_report", "summary", "report", "dns_options")
 
 
 class ActionModule(ActionBase):
@@ -54,8 +54,11 @@ class ActionModule(ActionBase):
                 continue
             nodes[host] = reported["node"]
             node_problems.extend("%s: %s" % (host, p) for p in reported.get("problems") or [])
-        plan = fleet.build_plan(args.get("inputs") or {}, groups, play_hosts, nodes,
-                                run_id=args.get("run_id"))
+        inputs = args.get("inputs") or {}
+        outside = dict((host, _outside(hostvars, host))
+                       for host in fleet.expand_hosts(inputs.get("challenge_hosts") or play_hosts, groups)
+                       if host not in play_hosts and _get(hostvars, host, "inventory_hostname") is not None)
+        plan = fleet.build_plan(inputs, groups, play_hosts, nodes, run_id=args.get("run_id"), outside=outside)
         problems = node_problems + plan["problems"]
         if problems:
             return {"failed": True, "problems": problems,
@@ -88,6 +91,12 @@ class ActionModule(ActionBase):
                                     decommissioned=args.get("decommissioned") or {})
         return {"items": items}
 
+    def _step_http_server(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
+        host, thumbprint = task_vars.get("inventory_hostname"), args.get("thumbprint") or None
+        return {"items": fleet.http_server_items(args["plan"], host, thumbprint),
+                "probe": fleet.stateless_probe(args["plan"], thumbprint),
+                "checks": fleet.http_redirect_checks(args["plan"], [host])}
+
     def _step_verify(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         active = list(task_vars.get("ansible_play_hosts") or [])
         checks = fleet.verify_checks(args["plan"], active, args.get("issued") or {}) + \
@@ -117,7 +126,11 @@ class ActionModule(ActionBase):
             checks = fleet.report_checks(plan, list(task_vars.get("ansible_play_hosts") or []))
             return {"checks": checks, "endpoints": fleet.unique_endpoints(checks)}
         stored = fleet.issued_state(args.get("planned"), None)
-        rows = fleet.report_rows(args.get("checks") or [], args.get("served"), stored)
+        hosts = list(task_vars.get("ansible_play_hosts_all") or [])
+        min_days = args.get("min_days")
+        rows = fleet.report_rows(args.get("checks") or [], args.get("served"), stored,
+                                 None if min_days in (None, "") else float(min_days),
+                                 fleet.node_groups(dict(task_vars.get("groups") or {}), hosts))
         return {"rows": rows, "table": fleet.report_table(rows), "flagged": fleet.report_flagged(rows)}
 
     def _step_dns_options(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -128,6 +141,14 @@ class ActionModule(ActionBase):
         except InputError as e:
             return {"failed": True, "msg": "certfleet.acme.certificate: %s" % e}
         return {"options": options, "from_env": from_env}
+
+
+def _outside(hostvars: t.Any, host: str) -> t.Dict[str, t.Any]:
+    """What the inventory says of a challenge host outside the play (its variables; the role's
+    defaults do not reach another host's hostvars)."""
+    return {"address": _get(hostvars, host, "certfleet_node_address") or _get(hostvars, host, "ansible_host") or host,
+            "http_port": _get(hostvars, host, "certfleet_node_http_port") or 80,
+            "webroot": _get(hostvars, host, "certfleet_webroot")}
 
 
 def _get(hostvars: t.Any, host: str, name: str) -> t.Any:

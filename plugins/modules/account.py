@@ -154,8 +154,20 @@ created:
   description: Whether the account was created by this run.
   returned: when O(state=present)
   type: bool
+thumbprint:
+  description:
+    - The RFC 7638 thumbprint of the account key after the run (SHA-256, base64url), the part after
+      the dot of every http-01 key authorization C(<token>.<thumbprint>).
+    - The stateless http-01 mode of the role puts it into each node's port-80 configuration.
+      In check mode it is the thumbprint of the key the account will be created with or rolled
+      over to (a key generated in check mode is not kept, so it changes on the real run).
+  returned: when O(state=present)
+  type: str
+  sample: 9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI
 key_thumbprint:
-  description: The RFC 7638 JWK thumbprint (base64url SHA-256) of the account key after the run; the diff shows it before and after.
+  description:
+    - The same value as RV(thumbprint) (one computation, two names); the diff shows it before and
+      after a rollover.
   returned: when O(state=present)
   type: str
   sample: 9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI

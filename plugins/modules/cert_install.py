@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: cert_install
-short_description: Install certificates, keys and nginx server blocks on a TLS node, or roll them back
+short_description: Install certificates, keys and nginx or Apache httpd virtual hosts on a TLS node, run deploy hooks, or roll back
 version_added: 0.1.0
 author: certfleet maintainers (@certfleet)
 description:
@@ -25,6 +25,11 @@ description:
     O(certificates[].nginx_server)), then runs the nginx test and reload commands when something
     nginx loads changed. A failed test or reload puts every file the call wrote back (and reloads
     nginx again after a failed reload), so a failed call leaves the node as it was.
+  - With O(apache), the same for Apache httpd - one file of C(<VirtualHost>) blocks, C(apachectl
+    configtest), a graceful reload.
+  - O(deploy_hooks) and O(certificates[].deploy_hooks) hand a changed certificate to services this
+    module does not know (Postfix, Dovecot, a Java keystore). They run after the files are written
+    and the servers reloaded. A failing hook undoes the call like a failed reload.
   - Runs with the Python standard library only.
 extends_documentation_fragment:
   - certfleet.acme.attributes
@@ -35,7 +40,8 @@ attributes:
     support: full
     details: >-
       Before and after per certificate with serial, names and expiry; never key material. With
-      O(nginx), a second diff shows the nginx file's text (header C(nginx_conf <path>)).
+      O(nginx) or O(apache), further diffs show the text of the file (header C(nginx_conf <path>),
+      C(apache_conf <path>)).
   idempotent:
     support: full
 options:
@@ -101,6 +107,42 @@ options:
             a change to them runs O(nginx.test_command) and O(nginx.reload_command) too.
         type: bool
         default: false
+      apache_vhost:
+        description:
+          - Give this certificate a C(<VirtualHost>) block in O(apache.conf_path), with
+            C(SSLCertificateFile) pointing at its C(fullchain.pem) and C(SSLCertificateKeyFile) at
+            its C(privkey.pem). Needs O(apache.conf_path).
+        type: dict
+        suboptions:
+          server_names:
+            description:
+              - The names. The first one without V(*) is the C(ServerName), every other one a
+                C(ServerAlias) (V(*.example.com) works there). No spaces, quotes, backslashes,
+                V(<), V(>) or V(#).
+            type: list
+            elements: str
+            required: true
+          extra:
+            description:
+              - Directives for this block only, one per line. Sections such as
+                C(<Location /status>) ... C(</Location>) must be closed in the same text. No
+                C(VirtualHost) tag and no comments.
+            type: str
+            default: ''
+      apache_loads:
+        description:
+          - Apache httpd loads these files from a configuration of your own (no
+            O(certificates[].apache_vhost)). A change to them runs O(apache.test_command) and
+            O(apache.reload_command) too.
+        type: bool
+        default: false
+      deploy_hooks:
+        description:
+          - Commands for this certificate, run before the ones in O(deploy_hooks), in the same
+            way. Same format as O(deploy_hooks).
+        type: list
+        elements: raw
+        default: []
   dest_dir:
     description:
       - Parent directory of the per-certificate directories (created C(0755) when missing, an
@@ -250,14 +292,63 @@ options:
           - nginx's error log. The lines it gets during the call (else its last lines), at most 20,
             go into the message of a failed test or reload.
         type: path
+      http_server:
+        description:
+          - Also own a second file, O(nginx.http_server.conf_path), holding one port-80 C(server)
+            block for the names O(nginx.http_server.server_names); written, backed up, tested,
+            reloaded and rolled back with the TLS file. O(certificates) may then be empty (the
+            TLS file, if O(nginx.conf_path) is set, is rendered from the items of this call).
+          - The ACME http-01 path C(/.well-known/acme-challenge/<token>) is answered with
+            C(<token>.<thumbprint>) and no file (O(nginx.http_server.stateless_thumbprint)), or
+            served from O(nginx.http_server.webroot); with O(nginx.http_server.redirect_https)
+            every other path redirects (301) to C(https://$host$request_uri).
+          - Give it a server name of its own where another port-80 server is the default one.
+        type: dict
+        suboptions:
+          conf_path:
+            description: The file of the port-80 block (another one than O(nginx.conf_path)).
+            type: path
+            required: true
+          server_names:
+            description: The block's C(server_name) values.
+            type: list
+            elements: str
+            required: true
+          listen:
+            description: The C(listen) values. Default V(<address>:<port>) with O(nginx.address), else V(<port>).
+            type: list
+            elements: str
+          port:
+            description: The port of the default O(nginx.http_server.listen) value.
+            type: int
+            default: 80
+          stateless_thumbprint:
+            description:
+              - The ACME account thumbprint (RV(certfleet.acme.account#module:thumbprint)). A
+                C(location ~ "^/\.well-known/acme-challenge/([-_a-zA-Z0-9]+)$") returns
+                C($1.<thumbprint>) as text/plain, so no token file is needed on this node.
+              - Excludes O(nginx.http_server.webroot).
+            type: str
+          webroot:
+            description: Serve the http-01 token files from this web root (files mode).
+            type: path
+          redirect_https:
+            description: Redirect every other path to https (301).
+            type: bool
+            default: false
+          extra:
+            description: Directives for the block, one per line (as O(nginx.server_extra)).
+            type: str
+            default: ''
   absent:
     description:
       - Certificate sets to remove in the same call (O(state=present) only), for a certificate
         that is decommissioned - the files of each set, their C(.certfleet-prev) backups and then
         its directory (when nothing else is left in it).
-      - The nginx file is rendered from O(certificates) alone, so the C(server) block of a
-        removed set goes away with it. The nginx test and reload run when a set was removed; a
-        failure puts every removed file back, like any other change of the call.
+      - The nginx and Apache files are rendered from O(certificates) alone, so the C(server) block
+        (or C(<VirtualHost>)) of a removed set goes away with it. The test and reload of each
+        server (O(nginx), O(apache)) run when a set was removed; a failure puts every removed
+        file back, like any other change of the call. No deploy hook runs for a removed set.
       - A set that is not there changes nothing. A name may not be in O(certificates) too.
     type: list
     elements: dict
@@ -276,16 +367,97 @@ options:
         file, see O(nginx)).
     type: bool
     default: true
+  apache:
+    description:
+      - Manage the file O(apache.conf_path) of TLS virtual hosts, then test Apache httpd and
+        reload it gracefully. Without it the module does not touch Apache.
+      - The file is rendered whole (a header comment, then one C(<VirtualHost <address>:<port>>)
+        per certificate with O(certificates[].apache_vhost), by name). Each block has
+        C(SSLEngine on), the certificate files and, inside C(<IfModule http2_module>),
+        C(Protocols h2 http/1.1), so hosts speak HTTP/2 where mod_http2 is loaded (with
+        mpm_event). mod_ssl and a C(Listen) for the port are the user's configuration, for
+        example Debian's C(a2enmod ssl http2) and C(ports.conf).
+      - The backups, the hidden marker and the commands follow the same rules as O(nginx). Give the
+        file a name that the configuration's C(Include) glob matches, for example
+        C(/etc/apache2/sites-enabled/certfleet.conf). The hidden backups never match it.
+      - For O(state=rollback) and O(state=commit) only O(apache.conf_path),
+        O(apache.test_command), O(apache.reload_command) and O(apache.error_log) are used.
+    type: dict
+    suboptions:
+      conf_path:
+        description:
+          - The file of virtual hosts this module owns entirely (absolute path).
+          - Unset, the Apache configuration is yours; the test and the reload still run when a
+            file of an item with O(certificates[].apache_loads) changed.
+        type: path
+      address:
+        description:
+          - The address of every C(<VirtualHost>), an IP address (IPv6 in brackets or not) or
+            V(*). Give the address when the C(Listen) directive names one.
+        type: str
+        default: '*'
+      port:
+        description: The port of every C(<VirtualHost>).
+        type: int
+        default: 443
+      http2:
+        description: Add C(Protocols h2 http/1.1) (inside C(<IfModule http2_module>)).
+        type: bool
+        default: true
+      vhost_extra:
+        description:
+          - Directives for every block, one per line (the same rules as
+            O(certificates[].apache_vhost.extra)), for example a C(Header always set
+            Strict-Transport-Security ...) line or a C(DocumentRoot).
+        type: str
+        default: ''
+      test_command:
+        description: The configuration check. On failure the files are put back.
+        type: str
+        default: apachectl configtest
+      reload_command:
+        description:
+          - The graceful reload. On failure the files are put back and Apache is reloaded again.
+        type: str
+        default: apachectl graceful
+      error_log:
+        description:
+          - Apache's error log. The lines it gets during the call (else its last lines), at most
+            20, go into the message of a failed test or reload.
+        type: path
+  deploy_hooks:
+    description:
+      - Commands run on the node for each certificate whose files this call changed, after every
+        file is written and the servers (O(nginx), O(apache)) are tested and reloaded. A TLS check
+        of the role comes after them. They are not run in check mode, nor for a set whose
+        content did not change.
+      - Each is a string, split like a shell would and run without a shell, or a list of
+        arguments, or a dict with C(command), C(shell) (V(true) runs the string with C(/bin/sh)),
+        C(timeout) (seconds, default 120) and C(chdir).
+      - The environment holds C(CERTFLEET_NAME), C(CERTFLEET_DEST), C(CERTFLEET_CERT),
+        C(CERTFLEET_CHAIN), C(CERTFLEET_FULLCHAIN), C(CERTFLEET_PRIVKEY) (paths),
+        C(CERTFLEET_SERIAL), C(CERTFLEET_PREVIOUS_SERIAL), C(CERTFLEET_NOT_AFTER) and
+        C(CERTFLEET_NAMES) (space-separated). C(CERTFLEET_ROLLBACK=1) marks a run on the restored
+        previous files.
+      - A hook that exits non-zero (or times out) fails the task with its stderr. Every file the
+        call wrote is put back first, the servers are reloaded, and the hooks that had succeeded
+        run again on the previous files, so the node keeps its previous certificate.
+      - O(state=rollback) runs the hooks of each certificate it restores, with C(CERTFLEET_ROLLBACK=1).
+    type: list
+    elements: raw
+    default: []
   state:
     description:
-      - V(present) installs the given certificates (and the nginx file) and removes the sets of O(absent).
+      - V(present) installs the given certificates (and the nginx and Apache files), removes the
+        sets of O(absent), then runs the deploy hooks.
       - V(rollback) restores the C(.certfleet-prev) set of each named certificate and the nginx
         file's backup (removing the file if it did not exist before), then runs
-        O(nginx.test_command) and O(nginx.reload_command) if anything was restored. Only
+        O(nginx.test_command) and O(nginx.reload_command) if anything was restored; the same for
+        O(apache). Then it runs the deploy hooks of the restored certificates. Only
         O(certificates[].name) and O(certificates[].dest) are used. A certificate without a
         backup (a first installation) is reported with RV(certificates[].rolled_back=false).
       - V(commit) removes the C(.certfleet-prev) files of the named certificates (the previous
-        private key included) and the nginx file's backup, once the new set is verified.
+        private key included) and the backups of the nginx and Apache files, once the new set is verified.
     type: str
     choices: [present, rollback, commit]
     default: present
@@ -338,6 +510,28 @@ EXAMPLES = r"""
       error_log: /var/log/nginx/error.log
   register: __install
 
+- name: Install for Apache httpd (Debian, mod_ssl and mod_http2 enabled) and a Postfix deploy hook
+  certfleet.acme.cert_install:
+    certificates:
+      - name: mail.example.com
+        cert: "{{ __bundles.bundles[0].cert }}"
+        chain: "{{ __bundles.bundles[0].chain }}"
+        privatekey: "{{ __bundles.bundles[0].privatekey }}"
+        apache_vhost:
+          server_names: [mail.example.com]
+          extra: |
+            DocumentRoot /var/www/mail
+        deploy_hooks:
+          - systemctl reload postfix
+          - command: >-
+              openssl pkcs12 -export -in "$CERTFLEET_FULLCHAIN" -inkey "$CERTFLEET_PRIVKEY"
+              -out /etc/keystore/mail.p12 -passout pass:changeit
+            shell: true
+    apache:
+      conf_path: /etc/apache2/sites-enabled/certfleet.conf
+      test_command: apachectl configtest
+      reload_command: apachectl graceful
+      error_log: /var/log/apache2/error.log
 - name: Decommission old.example.com - its files and server block go, nginx is tested and reloaded
   certfleet.acme.cert_install:
     certificates:
@@ -371,6 +565,27 @@ EXAMPLES = r"""
     nginx:
       conf_path: /etc/nginx/conf.d/certfleet.conf
     state: commit
+
+- name: The ACME account (its thumbprint answers every http-01 token)
+  certfleet.acme.account:
+    directory_url: https://acme-v02.api.letsencrypt.org/directory
+    terms_agreed: true
+  delegate_to: localhost
+  run_once: true
+  register: account
+
+- name: Port 80 for stateless http-01 (no token files ever), the rest redirected to https
+  certfleet.acme.cert_install:
+    certificates: []
+    nginx:
+      address: 192.0.2.11
+      test_command: nginx -t
+      reload_command: systemctl reload nginx
+      http_server:
+        conf_path: /etc/nginx/conf.d/certfleet-http.conf
+        server_names: [www.example.com, example.com]
+        stateless_thumbprint: "{{ account.thumbprint }}"
+        redirect_https: true
 """
 
 RETURN = r"""
@@ -385,6 +600,17 @@ certificates:
       type: bool
       returned: O(state=present)
       sample: true
+    apache_vhost:
+      description: Whether the item has a C(<VirtualHost>) in O(apache.conf_path) (O(state=present)).
+      type: bool
+      returned: O(state=present)
+      sample: false
+    deploy_hooks:
+      description: The deploy hooks that ran (or would run in check mode) for this set, because its content changed.
+      type: list
+      elements: str
+      returned: O(state=present)
+      sample: [systemctl reload postfix]
     rolled_back:
       description: Whether the set was restored from a backup (O(state=rollback)).
       type: bool
@@ -454,6 +680,47 @@ certificates:
           description: The nginx snippet, with O(nginx_snippet) only.
           type: str
           sample: /etc/certfleet/certs/www.example.com/nginx-tls.conf
+deploy_hooks:
+  description:
+    - One entry per hook that ran, in order. On a failure the same list is in the failed
+      result, with the failed hook last.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    certificate:
+      description: The certificate it ran for.
+      type: str
+      sample: mail.example.com
+    command:
+      description: The command.
+      type: str
+      sample: systemctl reload postfix
+    rc:
+      description: Its exit status (127 not found, 124 timed out).
+      type: int
+      sample: 0
+    stdout:
+      description: Its output (the last 4000 characters).
+      type: str
+    stderr:
+      description: Its error output (the last 4000 characters).
+      type: str
+    ok:
+      description: Whether it exited 0.
+      type: bool
+      sample: true
+apache:
+  description:
+    - The Apache file, with O(apache). The same keys as RV(nginx) (RV(nginx.restored) after
+      O(state=rollback), RV(nginx.removed) after O(state=commit)).
+  returned: O(apache) given
+  type: dict
+  sample:
+    conf_path: /etc/apache2/sites-enabled/certfleet.conf
+    changed: true
+    tested: true
+    reloaded: true
 absent:
   description: One entry per item of O(absent), in order (O(state=present)).
   returned: O(state=present)
@@ -519,6 +786,11 @@ nginx:
       type: list
       elements: str
       returned: O(state=commit)
+    http_server:
+      description: The port-80 file of O(nginx.http_server), with the keys C(conf_path), C(changed),
+        C(previous_content), C(content), C(tested) and C(reloaded) as above.
+      type: dict
+      returned: O(state=present) and O(nginx.http_server) given
 """
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module

@@ -40,15 +40,17 @@ options:
     description: The planning step.
     type: str
     required: true
-    choices: [node, plan, gate, issued, install, verify, verdict, rollback_report, summary, report, dns_options]
+    choices: [node, plan, gate, issued, install, http_server, verify, verdict, rollback_report, summary, report, dns_options]
   settings:
     description: With O(step=node), the node's settings (the role passes its per-node variables).
     type: dict
   inputs:
     description:
       - With O(step=plan), the role's input - C(certificates), C(challenge), C(key_type),
-        C(renew_before_days), C(profile), C(challenge_hosts), C(dns_provider), C(directory_url) and
-        C(entry) (V(main) or V(report)).
+        C(renew_before_days), C(profile), C(challenge_hosts), C(dns_provider), C(directory_url),
+        C(http01_mode) (V(files) or V(stateless)), C(nginx_http_redirect) and C(entry) (V(main) or V(report)).
+      - Challenge hosts outside the play (a sliced run) are read from the inventory
+        (C(certfleet_node_address) or C(ansible_host), C(certfleet_node_http_port), C(certfleet_webroot)).
     type: dict
   node_var:
     description: With O(step=plan), the host variable that holds each node's O(step=node) result.
@@ -97,6 +99,9 @@ options:
   installed:
     description: With O(step=verdict), this node's results of cert_install, haproxy_cert and traefik_cert.
     type: dict
+  thumbprint:
+    description: With O(step=http_server), the account's thumbprint (RV(certfleet.acme.account#module:thumbprint)), if known.
+    type: str
   failed:
     description: With O(step=verdict), a later install step of this node failed (roll back what succeeded).
     type: bool
@@ -158,7 +163,9 @@ problems:
 plan:
   description:
     - With O(step=plan), the plan - C(run_id), C(certificates) (every default applied, C(install_hosts)
-      expanded), C(order_certificates), C(challenge_hosts), C(challenge_nodes), C(outside) (messages
+      expanded), C(order_certificates), C(challenge_hosts), C(challenge_nodes), C(challenge_outside)
+      (challenge hosts outside the play, with their C(webroot)), C(http01_mode), C(stateless),
+      C(http_servers) (per host its port-80 configuration), C(outside) (messages
       about hosts outside the play) and C(nodes) (per host its C(settings) and C(certificates), each
       with its C(target) and C(dest)).
   returned: O(step=plan)
@@ -173,12 +180,23 @@ bundle_names:
   type: list
   elements: str
 items:
-  description: With O(step=install), the arguments of cert_install, haproxy_cert and traefik_cert for this node (holds keys).
-  returned: O(step=install)
+  description:
+    - With O(step=install), the arguments of cert_install, haproxy_cert and traefik_cert for this node (holds keys).
+    - With O(step=http_server), the arguments of this node's port-80 configuration, C(nginx) (the
+      O(certfleet.acme.cert_install#module:nginx) option) or C(haproxy) (M(certfleet.acme.haproxy_http01)).
+  returned: O(step=install), O(step=http_server)
   type: dict
+probe:
+  description: With O(step=http_server) in stateless mode, M(certfleet.acme.challenge_check) entries
+    that test every challenge host's answer for the thumbprint (any token works), before any order.
+  returned: O(step=http_server)
+  type: list
+  elements: dict
 checks:
-  description: With O(step=verify) and the first O(step=report), every (node, certificate, name) to check.
-  returned: O(step=verify), O(step=report)
+  description:
+    - With O(step=verify) and the first O(step=report), every (node, certificate, name) to check.
+    - With O(step=http_server), this node's checks of its redirect (C(url), C(name), C(status), C(location)).
+  returned: O(step=verify), O(step=report), O(step=http_server)
   type: list
   elements: dict
 endpoints:

@@ -28,7 +28,8 @@ description:
     warning and is asked again on the next run.
   - A renewal order carries C(replaces) with the old certificate's ARI ID when the CA has ARI and
     the new order shares an identifier with it (a CA may exempt such renewals from rate limits).
-    If the CA answers C(alreadyReplaced), the order is sent once more without C(replaces).
+    If the CA answers C(alreadyReplaced), or C(unauthorized) (another account ordered the old
+    certificate, as after a change of account), the order is sent once more without C(replaces).
   - O(state=pending) creates an order for each due certificate (or resumes a still usable pending
     order left by an earlier run) and returns one flat list of challenges, RV(challenges), to deploy.
   - O(state=valid) answers those challenges, waits for validation (polling from 20 ms up, with a
@@ -276,7 +277,7 @@ certificates:
     replaces:
       description:
         - The ARI certificate ID sent as C(replaces) in the new order, null when none was sent (no
-          ARI, no shared identifier, or the CA answered C(alreadyReplaced)).
+          ARI, no shared identifier, or the CA answered C(alreadyReplaced) or C(unauthorized)).
       type: str
       returned: when O(state=pending) and status is V(pending)
       version_added: 0.2.0

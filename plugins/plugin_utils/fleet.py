@@ -14,6 +14,7 @@ the task variables and calls these functions.
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import re
 import typing as t
 import uuid
@@ -23,8 +24,14 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers
     CHALLENGE_TYPES, validate_certificate_name)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import parse_iso
 
-TARGETS = ("nginx", "files", "haproxy", "traefik")
+TARGETS = ("nginx", "files", "haproxy", "traefik", "apache")
+# Targets whose files cert_install writes (with their deploy hooks).
+FILE_TARGETS = ("nginx", "files", "apache")
 PROXY_TARGETS = ("haproxy", "traefik")
+HTTP01_MODES = ("files", "stateless")
+DEFAULT_NGINX_HTTP_CONF_FILE = "certfleet-http.conf"
+# The token of the outside check of the stateless answer (any token gets <token>.<thumbprint>).
+STATELESS_PROBE_TOKEN = "certfleet-stateless-probe"
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096")
 WILDCARD_PROBE_LABEL = "certfleet-verify"
 STATES = ("present", "absent")
@@ -48,6 +55,8 @@ NODE_SETTINGS = {
     "nginx_test_cmd": ("certfleet_nginx_test_cmd", "optstr"),
     "nginx_reload_cmd": ("certfleet_nginx_reload_cmd", "optstr"),
     "nginx_error_log": ("certfleet_nginx_error_log", "optstr"),
+    "nginx_http_conf_file": ("certfleet_nginx_http_conf_file", "optfilename"),
+    "haproxy_http_frontend": ("certfleet_haproxy_http_frontend", "optstr"),
     "haproxy_cert_dir": ("certfleet_haproxy_cert_dir", "str"),
     "haproxy_config": ("certfleet_haproxy_config", "strlist"),
     "haproxy_admin_socket": ("certfleet_haproxy_admin_socket", "optstr"),
@@ -56,6 +65,13 @@ NODE_SETTINGS = {
     "traefik_cert_dir": ("certfleet_traefik_cert_dir", "str"),
     "traefik_dynamic_file": ("certfleet_traefik_dynamic_file", "str"),
     "traefik_log": ("certfleet_traefik_log", "optstr"),
+    "apache_conf_dir": ("certfleet_apache_conf_dir", "optstr"),
+    "apache_conf_file": ("certfleet_apache_conf_file", "optfilename"),
+    "apache_vhost_extra": ("certfleet_apache_vhost_extra", "text"),
+    "apache_test_cmd": ("certfleet_apache_test_cmd", "optstr"),
+    "apache_reload_cmd": ("certfleet_apache_reload_cmd", "optstr"),
+    "apache_error_log": ("certfleet_apache_error_log", "optstr"),
+    "deploy_hooks": ("certfleet_deploy_hooks", "hooks"),
 }
 
 
@@ -78,6 +94,14 @@ def probe_name(identifier: str) -> str:
 def endpoint_key(endpoint: t.Mapping[str, t.Any]) -> str:
     return "%s|%s|%s" % (endpoint.get("host"), int(endpoint.get("port") or 443),
                          endpoint.get("server_name"))
+
+
+def _is_ip(value: t.Any) -> bool:
+    try:
+        ipaddress.ip_address(str(value).strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _blank(value: t.Any) -> bool:
@@ -112,14 +136,14 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
         if not 0 < port < 65536:
             raise ValueError("%d is not a port number" % port)
         return port
-    if kind in ("str", "optstr", "filename"):
+    if kind in ("str", "optstr", "filename", "optfilename"):
         if _blank(value):
-            if kind == "optstr":
+            if kind in ("optstr", "optfilename"):
                 return None
             raise ValueError("must be set")
         if not isinstance(value, str) or "\n" in value or "\x00" in value:
             raise ValueError("%r must be one line of text" % (value,))
-        if kind == "filename" and ("/" in value or value in (".", "..")):
+        if kind in ("filename", "optfilename") and ("/" in value or value in (".", "..")):
             raise ValueError("%r must be a plain file name" % (value,))
         return value
     if kind == "strlist":
@@ -130,6 +154,8 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             raise ValueError("%r must be a list of strings" % (value,))
         return list(value)
+    if kind == "hooks":
+        return _hooks(value)
     if kind == "text":
         if _blank(value):
             return ""
@@ -139,14 +165,29 @@ def _normalise(value: t.Any, kind: str) -> t.Any:
     raise AssertionError(kind)
 
 
+def _hooks(value: t.Any) -> t.List[t.Any]:
+    """Deploy hooks: a list of commands (strings, argument lists or dicts with ``command``);
+    cert_install checks each one on the node."""
+    if _blank(value):
+        return []
+    if not isinstance(value, list) or not all(
+            (isinstance(v, str) and v.strip()) or (isinstance(v, list) and v)
+            or (isinstance(v, dict) and v.get("command")) for v in value):
+        raise ValueError("%r must be a list of commands (strings, lists or dicts with command)" % (value,))
+    return list(value)
+
+
 # --------------------------------------------------------------------------------- the plan
 def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[str]],
                play_hosts: t.Sequence[str], nodes: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]],
-               run_id: t.Optional[str] = None) -> t.Dict[str, t.Any]:
+               run_id: t.Optional[str] = None,
+               outside: t.Optional[t.Mapping[str, t.Mapping[str, t.Any]]] = None) -> t.Dict[str, t.Any]:
     """The validated fleet plan. ``inputs`` holds the role's variables (certificates, challenge,
-    key_type, renew_before_days, profile, challenge_hosts, dns_provider, directory_url, entry);
-    ``nodes`` each play host's settings from node_settings() (None when the host did not report).
-    Every problem of the input is in ``problems``, all at once."""
+    key_type, renew_before_days, profile, challenge_hosts, dns_provider, directory_url, entry,
+    http01_mode, nginx_http_redirect); ``nodes`` each play host's settings from node_settings()
+    (None when the host did not report); ``outside`` what the inventory says of challenge hosts
+    outside the play (a sliced run: address, http_port, webroot). Every problem of the input is
+    in ``problems``, all at once."""
     entry = inputs.get("entry") or "main"
     problems: t.List[str] = []
     if entry != "report" and not inputs.get("directory_url"):
@@ -166,14 +207,17 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
     certs = [c for c in certs if c["state"] == "present"]
     problems.extend(_duplicates(certs, absent))
     challenge_hosts = expand_hosts(inputs.get("challenge_hosts") or play_hosts, groups)
-    strangers = [h for h in challenge_hosts if h not in play_hosts]
-    if strangers:
-        problems.append("certfleet_challenge_hosts names hosts that are not in this play: %s"
-                        % ", ".join(strangers))
+    mode = inputs.get("http01_mode") or "files"
+    if mode not in HTTP01_MODES:
+        problems.append("certfleet_http01_mode %r is not one of %s" % (mode, ", ".join(HTTP01_MODES)))
     dns_certs = [c["name"] for c in certs if c["challenge"] == "dns-01"]
     if entry != "report" and dns_certs and not inputs.get("dns_provider"):
         problems.append("certfleet_dns_provider is not set (%s use dns-01)" % ", ".join(dns_certs))
     http01 = any(c["challenge"] == "http-01" for c in certs)
+    stateless = http01 and mode == "stateless"
+    strangers = [h for h in challenge_hosts if h not in play_hosts] if http01 else []
+    outside_nodes, outside_problems = _outside_challenge_nodes(strangers, outside or {}, stateless)
+    problems.extend(outside_problems if entry != "report" else [])
     plan_nodes: t.Dict[str, t.Dict[str, t.Any]] = {}
     for host in play_hosts:
         settings = nodes.get(host)
@@ -181,10 +225,17 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
             continue
         node_certs = [_node_entry(cert, settings) for cert in certs if host in cert["install_hosts"]]
         problems.extend("%s: %s" % (host, p) for p in _node_problems(
-            entry, settings, node_certs, http01 and host in challenge_hosts))
+            entry, settings, node_certs, http01 and host in challenge_hosts and not stateless))
         plan_nodes[host] = {"settings": settings, "certificates": node_certs,
                             "absent": [_node_entry(cert, settings) for cert in absent
                                        if host in cert["install_hosts"]]}
+    http_servers: t.Dict[str, t.Any] = {}
+    for host, node in plan_nodes.items():
+        server, server_problems = _http_server(host, node, certs, challenge_hosts if http01 else [],
+                                               stateless, bool(inputs.get("nginx_http_redirect")))
+        problems.extend("%s: %s" % (host, p) for p in server_problems if entry != "report")
+        if server:
+            http_servers[host] = server
     outside = ["%s: not installed on %s (not in this play)"
                % (c["name"], ", ".join(h for h in c["install_hosts"] if h not in play_hosts))
                for c in certs if any(h not in play_hosts for h in c["install_hosts"])]
@@ -198,8 +249,13 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
         "challenge_hosts": challenge_hosts,
         "challenge_nodes": [{"name": h, "address": plan_nodes[h]["settings"]["address"],
                              "port": plan_nodes[h]["settings"]["http_port"]}
-                            for h in challenge_hosts if h in plan_nodes],
+                            if h in plan_nodes else dict((k, outside_nodes[h][k]) for k in ("name", "address", "port"))
+                            for h in challenge_hosts if h in plan_nodes or h in outside_nodes],
+        "challenge_outside": [outside_nodes[h] for h in strangers if h in outside_nodes],
         "http01": http01,
+        "http01_mode": mode,
+        "stateless": stateless,
+        "http_servers": http_servers,
         "dns01": bool(dns_certs),
         "outside": outside,
         "nodes": plan_nodes,
@@ -210,8 +266,136 @@ def _node_entry(cert: t.Mapping[str, t.Any], settings: t.Mapping[str, t.Any]) ->
     """Where one certificate goes on one node: its target (and directory for nginx and files)."""
     target = cert["target"] or settings["target"]
     out = {"name": cert["name"], "target": target}
-    if target in ("nginx", "files"):
+    if target in FILE_TARGETS:
         out["dest"] = "%s/%s" % ((cert["dest_dir"] or settings["dest_dir"]).rstrip("/"), cert["name"])
+    return out
+
+
+def _outside_challenge_nodes(hosts: t.Sequence[str], outside: t.Mapping[str, t.Mapping[str, t.Any]],
+                             stateless: bool) -> t.Tuple[t.Dict[str, t.Dict[str, t.Any]], t.List[str]]:
+    """The challenge hosts outside this play (a sliced run, or --limit): checked from outside like
+    the others; in files mode the slice that orders puts the tokens on them (delegated), so the
+    inventory must say where their web root is."""
+    out: t.Dict[str, t.Dict[str, t.Any]] = {}
+    unknown, no_webroot = [], []
+    for host in hosts:
+        raw = outside.get(host)
+        if raw is None:
+            unknown.append(host)
+            continue
+        try:
+            port = _normalise(raw.get("http_port") or 80, "port")
+            address = _normalise(raw.get("address") or host, "str")
+            webroot = _normalise(raw.get("webroot"), "optstr")
+        except ValueError as exc:
+            return out, ["%s (outside this play): %s" % (host, exc)]
+        if not stateless and not webroot:
+            no_webroot.append(host)
+        out[host] = {"name": host, "address": address, "port": port, "webroot": webroot}
+    problems = []
+    if unknown:
+        problems.append("certfleet_challenge_hosts names hosts that are not in the inventory: %s"
+                        % ", ".join(unknown))
+    if no_webroot:
+        problems.append("the challenge hosts %s are outside this play (a sliced run or --limit) and the "
+                        "inventory does not set their certfleet_webroot, so this run cannot put the "
+                        "http-01 tokens there: set it in their host or group variables, or use "
+                        "certfleet_http01_mode: stateless or dns-01 (no token files)" % ", ".join(no_webroot))
+    return out, problems
+
+
+def _http_server(host: str, node: t.Mapping[str, t.Any], certs: t.Sequence[t.Mapping[str, t.Any]],
+                 challenge_hosts: t.Sequence[str], stateless: bool,
+                 redirect: bool) -> t.Tuple[t.Optional[t.Dict[str, t.Any]], t.List[str]]:
+    """The port-80 configuration the role owns on ``host``: the stateless http-01 answer (a
+    challenge host in stateless mode) and/or the redirect to https (nginx, when asked)."""
+    settings = node["settings"]
+    kind = settings["target"]
+    answers = host in challenge_hosts
+    want_stateless = stateless and answers
+    want_redirect = redirect and kind == "nginx"
+    if not (want_stateless or want_redirect):
+        return None, []
+    if kind == "traefik":
+        return None, ["stateless http-01 cannot run on Traefik (its configuration cannot answer a token "
+                      "without a file): use certfleet_http01_mode: files, dns-01, or other challenge hosts"]
+    if kind == "files":
+        return None, ["certfleet_target files: the role does not manage this node's port 80, so it cannot "
+                      "answer stateless http-01 (use nginx or haproxy challenge hosts, or files mode)"]
+    if kind == "haproxy":
+        if not settings["haproxy_http_frontend"]:
+            return None, ["certfleet_haproxy_http_frontend is not set (the frontend of port 80 that "
+                          "answers stateless http-01)"]
+        config = settings["haproxy_config"] or ["/etc/haproxy/haproxy.cfg"]
+        return {"kind": "haproxy", "stateless": True,
+                "haproxy": {"config": config[0], "config_files": config,
+                            "frontend": settings["haproxy_http_frontend"]}}, []
+    if not settings["nginx_conf_dir"]:
+        return None, ["certfleet_nginx_conf_dir is not set (the role's port-80 server block goes there)"]
+    names: t.List[str] = []
+    for cert in certs:
+        if (answers and cert["challenge"] == "http-01") or                 any(c["name"] == cert["name"] and c["target"] == "nginx" for c in node["certificates"]):
+            names.extend(i for i in cert["identifiers"] if i not in names)
+    if not names:
+        return None, []
+    return {"kind": "nginx", "stateless": want_stateless, "redirect_https": want_redirect,
+            "conf_path": "%s/%s" % (settings["nginx_conf_dir"].rstrip("/"),
+                                    settings["nginx_http_conf_file"] or DEFAULT_NGINX_HTTP_CONF_FILE),
+            "server_names": names, "port": settings["http_port"],
+            "webroot": settings["webroot"] if answers and not stateless else None}, []
+
+
+def http_server_items(plan: t.Mapping[str, t.Any], host: str,
+                      thumbprint: t.Optional[str]) -> t.Dict[str, t.Any]:
+    """The module arguments of ``host``'s port-80 configuration: cert_install (nginx.http_server,
+    no certificates, the TLS file untouched) or haproxy_http01. A stateless block needs the
+    account's thumbprint: without one (nothing was due, the CA was not asked) it is not written."""
+    out: t.Dict[str, t.Any] = {"nginx": None, "haproxy": None}
+    server = plan.get("http_servers", {}).get(host)
+    if not server or (server["stateless"] and not thumbprint):
+        return out
+    settings = plan["nodes"][host]["settings"]
+    if server["kind"] == "haproxy":
+        out["haproxy"] = dict(server["haproxy"], thumbprint=thumbprint)
+        return out
+    http = dict((k, server[k]) for k in ("conf_path", "server_names", "port", "redirect_https"))
+    http["stateless_thumbprint"] = thumbprint if server["stateless"] else None
+    http["webroot"] = server["webroot"]
+    nginx = {"address": settings["address"], "http_server": http,
+             "test_command": settings["nginx_test_cmd"], "reload_command": settings["nginx_reload_cmd"],
+             "error_log": settings["nginx_error_log"]}
+    out["nginx"] = dict((k, v) for k, v in nginx.items() if v is not None)
+    return out
+
+
+def stateless_probe(plan: t.Mapping[str, t.Any], thumbprint: t.Optional[str]) -> t.List[t.Dict[str, t.Any]]:
+    """challenge_check entries that test, from outside and before any order, that every challenge
+    host answers this account's thumbprint for each http-01 name (any token will do)."""
+    if not plan.get("stateless") or not thumbprint:
+        return []
+    return [{"type": "http-01", "certificate": c["name"], "identifier": ident,
+             "token": STATELESS_PROBE_TOKEN, "path": ".well-known/acme-challenge/" + STATELESS_PROBE_TOKEN,
+             "content": "%s.%s" % (STATELESS_PROBE_TOKEN, thumbprint)}
+            for c in plan["certificates"] if c["challenge"] == "http-01" for ident in c["identifiers"]]
+
+
+def http_redirect_checks(plan: t.Mapping[str, t.Any], hosts: t.Sequence[str]) -> t.List[t.Dict[str, t.Any]]:
+    """The checks from outside of each redirecting port-80 block: ``/`` answers 301 to https, the
+    challenge path is not redirected (the token of a stateless block answers 200)."""
+    out = []
+    for host in hosts:
+        server = plan.get("http_servers", {}).get(host)
+        if not server or server["kind"] != "nginx" or not server["redirect_https"]:
+            continue
+        base = "http://%s:%d" % (plan["nodes"][host]["settings"]["address"], server["port"])
+        for name in server["server_names"]:
+            if name.startswith("*"):
+                continue
+            out.append({"node": host, "name": name, "url": base + "/", "status": [301],
+                        "location": "https://%s/" % name})
+            out.append({"node": host, "name": name, "status": [200] if server["stateless"] else [200, 404],
+                        "url": "%s/.well-known/acme-challenge/%s" % (base, STATELESS_PROBE_TOKEN),
+                        "location": None})
     return out
 
 
@@ -253,6 +437,13 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
         problems.append("%s: target %r is not one of %s" % (name, target, ", ".join(TARGETS)))
     if target in PROXY_TARGETS and not raw.get("install_hosts"):
         problems.append("%s: target %s needs install_hosts (the %s hosts)" % (name, target, target))
+    try:
+        deploy_hooks = _hooks(raw.get("deploy_hooks"))
+    except ValueError as exc:
+        problems.append("%s: deploy_hooks %s" % (name, exc))
+        deploy_hooks = []
+    if deploy_hooks and target in PROXY_TARGETS:
+        problems.append("%s: deploy_hooks run with the targets %s, not %s" % (name, ", ".join(FILE_TARGETS), target))
     hosts = expand_hosts(raw.get("install_hosts") or play_hosts, groups)
     renew = raw.get("renew_before_days")
     if renew is None:
@@ -272,6 +463,8 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
         "state": state,
         "revoke": bool(raw.get("revoke", False)),
         "revoke_reason": reason,
+        "apache_vhost_extra": raw.get("apache_vhost_extra") or "",
+        "deploy_hooks": deploy_hooks,
     }
     return cert, problems
 
@@ -305,6 +498,8 @@ def _node_problems(entry: str, settings: t.Mapping[str, t.Any], node_certs: t.Se
         problems.append("certfleet_traefik_dynamic_file must end in .yaml or .yml")
     if entry != "report" and "nginx" in targets and not settings["nginx_reload_cmd"]:
         problems.append("certfleet_nginx_reload_cmd is not set (nginx must load the new files)")
+    if entry != "report" and "apache" in targets and not settings.get("apache_reload_cmd"):
+        problems.append("certfleet_apache_reload_cmd is not set (Apache httpd must load the new files)")
     return problems
 
 
@@ -337,14 +532,20 @@ def bundle_names(issued: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[str]:
 
 
 def store_step_failure(results: t.Any) -> t.Optional[str]:
-    """The first store-host step that failed or whose host was unreachable, as one sentence.
-    ``results``: step name -> registered result, or a list of ``{name, result}`` (a name with
-    variables in it: Ansible does not template dictionary keys)."""
+    """The first store-host step that failed or whose host was unreachable, as one sentence (of a
+    loop, its first failed item, named). ``results``: step name -> registered result, or a list of
+    ``{name, result}`` (a name with variables in it: Ansible does not template dictionary keys)."""
     if isinstance(results, list):
         results = dict((entry.get("name"), entry.get("result")) for entry in results)
     for step, result in results.items():
         if not result:
             continue
+        items = [r for r in result.get("results") or [] if isinstance(r, dict) and
+                 (r.get("unreachable") or r.get("failed"))]
+        if items:
+            item = items[0].get("item")
+            step = "%s (%s)" % (step, item.get("name") if isinstance(item, dict) else item)
+            result = items[0]
         if result.get("unreachable"):
             return "%s: the store host was unreachable (%s)" % (step, _one_line(result.get("msg")))
         if result.get("failed"):
@@ -388,21 +589,33 @@ def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.
             continue
         content = {"name": entry["name"], "cert": bundle["cert"], "chain": bundle.get("chain") or "",
                    "privatekey": bundle["privatekey"]}
-        if entry["target"] in ("nginx", "files"):
+        if entry["target"] in FILE_TARGETS:
+            cert = certs[entry["name"]]
             item = dict(content, dest=entry["dest"])
+            if cert.get("deploy_hooks"):
+                item["deploy_hooks"] = list(cert["deploy_hooks"])
             if entry["target"] == "nginx" and settings["nginx_conf_dir"]:
-                item["nginx_server"] = {"server_names": certs[entry["name"]]["identifiers"],
+                item["nginx_server"] = {"server_names": cert["identifiers"],
                                         "extra": _extra(settings["nginx_server_extra"],
-                                                        certs[entry["name"]]["nginx_server_extra"])}
+                                                        cert["nginx_server_extra"])}
             elif entry["target"] == "nginx":
                 item["nginx_loads"] = True   # the user's nginx configuration reads these files
+            elif entry["target"] == "apache" and settings.get("apache_conf_dir"):
+                item["apache_vhost"] = {"server_names": cert["identifiers"],
+                                        "extra": _extra(settings.get("apache_vhost_extra"),
+                                                        cert.get("apache_vhost_extra"))}
+            elif entry["target"] == "apache":
+                item["apache_loads"] = True
             files_items.append(item)
         else:
             proxy_items[entry["target"]].append(content)
     removals = removal_items(node, decommissioned or {})
     nginx_names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    if files_items or settings["nginx_conf_dir"] or removals["files"]:
+    apache_names = [c["name"] for c in node["certificates"] if c["target"] == "apache"]
+    if files_items or settings["nginx_conf_dir"] or settings.get("apache_conf_dir") or removals["files"]:
         out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names),
+                               "apache": apache_options(settings, apache_names),
+                               "deploy_hooks": list(settings.get("deploy_hooks") or []),
                                "absent": removals["files"]}
     for target, items in proxy_items.items():
         if items or removals[target]:
@@ -414,13 +627,13 @@ def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.
 
 def removal_items(node: t.Mapping[str, t.Any],
                   decommissioned: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.Dict[str, t.List[t.Dict[str, t.Any]]]:
-    """The ``absent`` items of cert_install (nginx and files: name and directory), haproxy_cert
-    and traefik_cert (name) on one node: the decommissioned certificates the store knows."""
+    """The ``absent`` items of cert_install (nginx, files and apache: name and directory),
+    haproxy_cert and traefik_cert (name) on one node: the decommissioned certificates the store knows."""
     out: t.Dict[str, t.List[t.Dict[str, t.Any]]] = {"files": [], "haproxy": [], "traefik": []}
     for entry in node.get("absent") or []:
         if not (decommissioned.get(entry["name"]) or {}).get("known"):
             continue   # never issued here: nothing to remove
-        if entry["target"] in ("nginx", "files"):
+        if entry["target"] in FILE_TARGETS:
             out["files"].append({"name": entry["name"], "dest": entry["dest"]})
         else:
             out[entry["target"]].append({"name": entry["name"]})
@@ -464,6 +677,23 @@ def nginx_options(settings: t.Mapping[str, t.Any], nginx_names: t.Sequence[str])
             out["listen"] = list(settings["nginx_listen"])
     if settings["nginx_error_log"]:
         out["error_log"] = settings["nginx_error_log"]
+    return dict((k, v) for k, v in out.items() if v is not None)
+
+
+def apache_options(settings: t.Mapping[str, t.Any], names: t.Sequence[str]) -> t.Optional[t.Dict[str, t.Any]]:
+    """cert_install's apache option for a node: its file of virtual hosts (when the role writes
+    one) on the node's address and TLS port, test and graceful reload."""
+    if not settings.get("apache_conf_dir") and not names:
+        return None
+    out: t.Dict[str, t.Any] = {"test_command": settings.get("apache_test_cmd"),
+                               "reload_command": settings.get("apache_reload_cmd"),
+                               "error_log": settings.get("apache_error_log")}
+    if settings.get("apache_conf_dir"):
+        out.update(conf_path="%s/%s" % (settings["apache_conf_dir"].rstrip("/"),
+                                        settings.get("apache_conf_file") or "certfleet.conf"),
+                   port=settings["verify_port"])
+        if _is_ip(settings["address"]):   # else <VirtualHost *:port>
+            out["address"] = settings["address"]
     return dict((k, v) for k, v in out.items() if v is not None)
 
 
@@ -603,6 +833,8 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
     files_result = _ok(installed.get("cert_install"))
     changed = [c for c in files_result.get("certificates") or [] if c.get("changed")]
     nginx = files_result.get("nginx") or {}
+    apache = files_result.get("apache") or {}
+    servers_changed = bool(nginx.get("changed") or apache.get("changed"))
     verdict: t.Dict[str, t.Any] = {"node": host, "misses": node_misses, "ok": not node_misses,
                                    "rollback": None, "commit": None}
     proxies, proxy_changed = {}, {}
@@ -617,17 +849,34 @@ def node_verdict(plan: t.Mapping[str, t.Any], host: str, results: t.Sequence[t.M
     if node_misses or failed:
         verdict["ok"] = False
         verdict["rollback"] = {
-            "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
-                             "nginx": _nginx_rollback(plan, host, nginx)}
-            if changed or nginx.get("changed") else None,
+            "cert_install": {"certificates": _rollback_items(plan, host, changed),
+                             "nginx": _server_rollback(plan, host, "nginx", nginx),
+                             "apache": _server_rollback(plan, host, "apache", apache),
+                             "deploy_hooks": list(plan["nodes"][host]["settings"].get("deploy_hooks") or [])}
+            if changed or servers_changed else None,
             "haproxy": proxies["haproxy"], "traefik": proxies["traefik"]}
-    elif changed or nginx.get("changed") or any(proxy_changed.values()):
+    elif changed or servers_changed or any(proxy_changed.values()):
         verdict["commit"] = {
             "cert_install": {"certificates": [{"name": c["name"], "dest": c["dest"]} for c in changed],
-                             "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None}
-            if changed or nginx.get("changed") else None,
+                             "nginx": {"conf_path": nginx["conf_path"]} if nginx.get("conf_path") else None,
+                             "apache": {"conf_path": apache["conf_path"]} if apache.get("conf_path") else None}
+            if changed or servers_changed else None,
             "haproxy": proxy_changed["haproxy"], "traefik": proxy_changed["traefik"]}
     return verdict
+
+
+def _rollback_items(plan: t.Mapping[str, t.Any], host: str,
+                    changed: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """The sets to restore, each with its certificate's deploy hooks (run again on the old files)."""
+    certs = dict((c["name"], c) for c in plan["certificates"])
+    out = []
+    for c in changed:
+        item = {"name": c["name"], "dest": c["dest"]}
+        hooks = (certs.get(c["name"]) or {}).get("deploy_hooks")
+        if hooks:
+            item["deploy_hooks"] = list(hooks)
+        out.append(item)
+    return out
 
 
 def _ok(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Mapping[str, t.Any]:
@@ -636,19 +885,19 @@ def _ok(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Mapping[str, t.Any]:
     return result
 
 
-def _nginx_rollback(plan: t.Mapping[str, t.Any], host: str,
-                    nginx: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
-    """cert_install's nginx option for a rollback: the server-block file this run wrote, and the
-    commands that put the previous configuration back in service."""
+def _server_rollback(plan: t.Mapping[str, t.Any], host: str, target: str,
+                     installed: t.Mapping[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
+    """cert_install's nginx or apache option (``target``) for a rollback: the file this run wrote,
+    and the commands that put the previous configuration back in service."""
     node = plan["nodes"][host]
-    names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
-    options = nginx_options(node["settings"], names)
+    names = [c["name"] for c in node["certificates"] if c["target"] == target]
+    options = (nginx_options if target == "nginx" else apache_options)(node["settings"], names)
     if options is None:
         return None
     out = dict((k, options[k]) for k in ("conf_path", "reload_command", "test_command", "error_log")
                if options.get(k))
-    if nginx.get("conf_path"):
-        out["conf_path"] = nginx["conf_path"]
+    if installed.get("conf_path"):
+        out["conf_path"] = installed["conf_path"]
     return out
 
 
@@ -671,6 +920,14 @@ def rollback_report(rolled: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]]) -
                 parts.append("restored the previous nginx server blocks")
             if nginx.get("reloaded"):
                 parts.append("reloaded nginx")
+            apache = files_result.get("apache") or {}
+            if apache.get("restored"):
+                parts.append("restored the previous Apache virtual hosts")
+            if apache.get("reloaded"):
+                parts.append("reloaded Apache httpd")
+            ran = files_result.get("deploy_hooks") or []
+            if ran:
+                parts.append("ran %d deploy hook(s) on the previous files" % len(ran))
     for target, label in (("haproxy", "HAProxy"), ("traefik", "Traefik")):
         res = rolled.get(target) or {}
         if not res or res.get("skipped"):
@@ -811,14 +1068,24 @@ def report_checks(plan: t.Mapping[str, t.Any], active_hosts: t.Sequence[str]) ->
             for host in active_hosts for e in node_endpoints(plan, host)]
 
 
+def node_groups(groups: t.Mapping[str, t.Sequence[str]], hosts: t.Sequence[str]) -> t.Dict[str, t.List[str]]:
+    """The inventory groups of each host (without ``all`` and ``ungrouped``), sorted."""
+    return dict((host, sorted(g for g, members in groups.items()
+                              if g not in ("all", "ungrouped") and host in (members or [])))
+                for host in hosts)
+
+
 def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.Mapping[str, t.Any]],
-                stored: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
-    """One row per node and name: what it serves, and the flags that need attention."""
+                stored: t.Mapping[str, t.Mapping[str, t.Any]], min_days: t.Optional[float] = None,
+                groups: t.Optional[t.Mapping[str, t.Sequence[str]]] = None) -> t.List[t.Dict[str, t.Any]]:
+    """One row per node and name: what it serves, and the flags that need attention (with
+    ``min_days``, also a name served with fewer days left). ``groups``: each node's groups."""
     by_key = served_by_endpoint(served)
     rows = []
     for check in checks:
         got = by_key.get(endpoint_key(check["endpoint"])) or {"error": "not probed"}
-        rows.append({"node": check["node"], "certificate": check["certificate"],
+        rows.append({"node": check["node"], "groups": list((groups or {}).get(check["node"]) or []),
+                     "target": check.get("target"), "certificate": check["certificate"],
                      "identifier": check["identifier"], "serial": got.get("serial"),
                      "issuer": got.get("issuer"), "not_after": got.get("not_after"),
                      "days_left": got.get("days_left"), "renewal_due": got.get("renewal_due"),
@@ -845,6 +1112,11 @@ def report_rows(checks: t.Sequence[t.Mapping[str, t.Any]], served: t.Optional[t.
             store_state = stored.get(row["certificate"]) or {}
             if store_state.get("action") not in (None, "none"):
                 flags.append("renewal due: %s" % store_state.get("reason"))
+        if min_days is not None and row["days_left"] is not None and row["days_left"] < min_days:
+            flags.append("expires in %s days (under %s)" % (row["days_left"], min_days))
+        row["matches_store"] = None if not (row["serial"] and row["stored_serial"]) else \
+            row["serial"] == row["stored_serial"]
+        row["consistent"] = len(serials[row["identifier"]]) == 1
         row["flags"] = flags
     return rows
 

@@ -7,6 +7,13 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 export ANSIBLE_ROLES_PATH="$here/targets"
 export ANSIBLE_CONFIG="${ANSIBLE_CONFIG:-$root/tests/ansible.cfg}"
+# A lab with another LAB_DIR (e.g. one in a network namespace of its own): its inventory, and
+# its lab-vars.yml as extra vars (they override the committed file the playbooks load).
+lab_dir="${LAB_DIR:-/var/tmp/certfleet-lab}"
+inventory="$root/tests/lab/inventory.yml"; lab_args=()
+if [ "${lab_dir%/}" != /var/tmp/certfleet-lab ]; then
+  inventory="$lab_dir/inventory.yml"; lab_args=(-e "@$lab_dir/lab-vars.yml")
+fi
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for dir in "$here"/targets/*/; do
@@ -26,11 +33,11 @@ passed=0; failed=0; failures=()
 for target in "${ordered[@]}" ${later[@]+"${later[@]}"}; do
   if [ ${#later[@]} -gt 0 ] && [ "$target" = "${later[0]}" ] && [ -z "${traefik_up:-}" ]; then
     echo "=== starting Traefik (waits for its build if it is still running)"
-    bash "$root/tests/lab/lab.sh" up
+    LAB_DIR="$lab_dir" bash "$root/tests/lab/lab.sh" up
     traefik_up=1
   fi
   echo "=== integration target: $target"
-  if ansible-playbook -i "$root/tests/lab/inventory.yml" "$here/target.yml" -e "certfleet_test_target=$target"; then
+  if ansible-playbook -i "$inventory" "$here/target.yml" -e "certfleet_test_target=$target" ${lab_args[@]+"${lab_args[@]}"}; then
     passed=$((passed + 1))
   else
     failed=$((failed + 1)); failures+=("$target")

@@ -18,6 +18,7 @@ PACKAGES=(
   pdns-backend-sqlite3
   sqlite3         # creates the PowerDNS database from its schema
   nginx-light     # the three web nodes
+  apache2         # the Apache httpd node (apache1; mod_ssl, mod_http2)
   haproxy         # load balancer in front of the nodes
   openssh-server  # sshd for Ansible's ssh connection to the nodes
   openssh-client  # ssh, ssh-keygen, ssh-keyscan

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# certfleet test lab: Pebble x4, BIND9, PowerDNS, LAB_NODES nginx web nodes (3 by default), HAProxy, Traefik, sshd.
+# certfleet test lab: Pebble x4, BIND9, PowerDNS, LAB_NODES nginx web nodes (3 by default), an
+# Apache httpd node, HAProxy, Traefik, sshd.
 #
 #   lab.sh up                 generate missing material, (re)write configs, start what is not
 #                             running, wait (bounded) until every service answers
@@ -7,14 +8,14 @@
 #   lab.sh status             one line per service: pid and whether it answers (exit 3 if not all)
 #   lab.sh restart            down + up
 #   lab.sh reset-node-certs   put the placeholder certificate back on every node, empty the
-#                             nodes' .well-known/acme-challenge/ and reload nginx
+#                             nodes' .well-known/acme-challenge/ and reload nginx / Apache
 #   lab.sh lb-cmd 'CMD'       send one command to HAProxy's admin socket, print the answer
 #                             (e.g. 'show stat', 'set server web_http/web2 state maint')
 #
 # State lives in LAB_DIR (default /var/tmp/certfleet-lab). Generated material (lab CA, keys,
 # TSIG secret, EAB key, ssh keys) is generated only when missing. Config files are rewritten
-# on every `up`; a running service whose config changed is restarted (nginx, HAProxy: reloaded), a
-# running service that answers and whose config did not change is left alone, so `up` twice
+# on every `up`; a running service whose config changed is restarted (nginx, Apache, HAProxy,
+# named, sshd: reloaded), a running service that answers and whose config did not change is left alone, so `up` twice
 # is safe. All addresses are loopback. See README.md beside this script.
 set -euo pipefail
 
@@ -67,8 +68,17 @@ PEBBLES_BUILT=(pebble pebble-short)
 # Alternate roots (PEBBLE_ALTERNATE_ROOTS) on the main CA: each order offers 1 + this many
 # chains; save_pebble_roots saves every root and intermediate.
 PEBBLE_MAIN_ALTERNATE_ROOTS=1
+# Apache httpd node apache1 (Debian's apache2, mpm_event, mod_ssl, mod_http2) on 127.0.0.30, an
+# address no nginx node takes; HAProxy sends http-01 requests for APACHE_ZONE and the names under
+# it there, every other name round robin to the nginx nodes. LAB_APACHE=0 leaves it out.
+APACHE_NODE=apache1
+APACHE_IP=127.0.0.30
+APACHE_ZONE=apache.example.test
+APACHE_BIN=/usr/sbin/apache2
+APACHE_MODULES=/usr/lib/apache2/modules
+if [[ ${LAB_APACHE:-1} == 0 ]]; then APACHE_NODE=""; fi
 # Start order; `down` stops in reverse order.
-SERVICES=(named pdns pebble pebble-short pebble-eab pebble-old "${NODES[@]}" haproxy traefik sshd)
+SERVICES=(named pdns pebble pebble-short pebble-eab pebble-old "${NODES[@]}" ${APACHE_NODE:+"${APACHE_NODE}"} haproxy traefik sshd)
 # Traefik (built once from its Go module by build-traefik.sh, cached outside the repository) on
 # its own address; LAB_TRAEFIK=0 leaves it out (no Go toolchain or module proxy).
 TRAEFIK_IP=127.0.0.20
@@ -96,8 +106,18 @@ declare -A CHANGED=()
 # Pids stopped by this run (`down` waits briefly until they are reaped, so `ps` is clean).
 STOPPED_PIDS=()
 
-node_ip() { echo "127.0.0.1${1#web}"; } # web1 -> 127.0.0.11
+# web1 -> 127.0.0.11, web12 -> 127.0.0.112; the Apache node -> APACHE_IP.
+node_ip() { if [[ $1 == "${APACHE_NODE:-"-"}" ]]; then echo "${APACHE_IP}"; else echo "127.0.0.1${1#web}"; fi; }
 node_prefix() { echo "${NODES_DIR}/$1"; }
+# Every web node: the nginx ones and, unless LAB_APACHE=0, the Apache one.
+all_nodes() { printf '%s\n' "${NODES[@]}" ${APACHE_NODE:+"${APACHE_NODE}"}; }
+# The addresses sshd listens on (one per node).
+ssh_ips() {
+  local node
+  for node in $(all_nodes); do node_ip "${node}"; done
+}
+# apache2 with this node's own configuration (ServerRoot = the node's prefix).
+apache_lab() { "${APACHE_BIN}" -d "$(node_prefix "${APACHE_NODE}")" -f conf/httpd.conf "$@"; }
 
 pebble_port() {
   case $1 in
@@ -128,6 +148,8 @@ svc_pidfile() {
     pebble*) echo "${PEBBLE_DIR}/$1.pid" ;;
     named) echo "${BIND_DIR}/named.pid" ;;
     pdns) echo "${PDNS_DIR}/pdns_server.lab.pid" ;;
+    # The pid start_bg records (Apache's own PidFile, run/httpd.pid, holds the same number).
+    "${APACHE_NODE:-"-"}") echo "$(node_prefix "$1")/run/lab.pid" ;;
     web*) echo "$(node_prefix "$1")/run/nginx.pid" ;;
     haproxy) echo "${HAPROXY_DIR}/haproxy.pid" ;;
     traefik) echo "${TRAEFIK_DIR}/traefik.pid" ;;
@@ -139,7 +161,7 @@ svc_log() {
     pebble*) echo "${PEBBLE_DIR}/$1.log" ;;
     named) echo "${BIND_DIR}/named.log" ;;
     pdns) echo "${PDNS_DIR}/pdns.log" ;;
-    web*) echo "$(node_prefix "$1")/logs/error.log" ;;
+    web* | "${APACHE_NODE:-"-"}") echo "$(node_prefix "$1")/logs/error.log" ;;
     haproxy) echo "${HAPROXY_DIR}/haproxy.log" ;;
     traefik) echo "${TRAEFIK_DIR}/traefik.log" ;;
     sshd) echo "${SSH_DIR}/sshd.log" ;;
@@ -148,6 +170,7 @@ svc_log() {
 svc_comm() {
   case $1 in
     pebble*) echo pebble ;;
+    "${APACHE_NODE:-"-"}") echo apache2 ;;
     web*) echo nginx ;;
     pdns) echo pdns_server ;;
     *) echo "$1" ;;
@@ -158,10 +181,11 @@ svc_where() {
     pebble*) echo "https://127.0.0.1:$(pebble_port "$1")/dir (mgmt :$(pebble_mgmt_port "$1"))" ;;
     named) echo "${DNS_IP}:53 udp+tcp, zone ${ZONE} (forwards ${PDNS_ZONE}, ${VALIDATION_ZONE})" ;;
     pdns) echo "${PDNS_IP}:53 udp+tcp, zones ${PDNS_ZONE} ${VALIDATION_ZONE}; API http://${PDNS_IP}:${PDNS_API_PORT}" ;;
+    "${APACHE_NODE:-"-"}") echo "$(node_ip "$1"):80, :443 (Apache httpd, VirtualHosts in conf.d/)" ;;
     web*) echo "$(node_ip "$1"):80, :443" ;;
     haproxy) echo "${LB_IP}:80 (http), :443 (TLS, certs/, h2 -> nodes' h2c :${H2C_PORT})" ;;
     traefik) echo "${TRAEFIK_IP}:80 (-> https), :443 (TLS, dynamic/, h2 -> nodes' h2c :${H2C_PORT})" ;;
-    sshd) echo "$(node_ip web1)-$(node_ip "${NODES[-1]}"):22 (${#NODES[@]} node addresses)" ;;
+    sshd) echo "$(node_ip web1)-$(node_ip "${NODES[-1]}")${APACHE_NODE:+", ${APACHE_IP}"}:22 ($(ssh_ips | wc -l) node addresses)" ;;
   esac
 }
 
@@ -200,7 +224,7 @@ check_service() {
           "http://${PDNS_IP}:${PDNS_API_PORT}/api/v1/servers/localhost/zones" 2>/dev/null |
         grep -q "\"${VALIDATION_ZONE}.\""
       ;;
-    web*)
+    "${APACHE_NODE:-"-"}" | web*)
       ip=$(node_ip "${svc}")
       [[ $(lcurl -s -o /dev/null -w '%{http_code}' "http://${ip}/" 2>/dev/null || true) == 301 ]] &&
         [[ $(lcurl -sk --resolve "${ZONE}:443:${ip}" "https://${ZONE}/" 2>/dev/null || true) == "${svc}" ]]
@@ -215,7 +239,7 @@ check_service() {
       ;;
     sshd)
       # A real key-based root login on each node address (what Ansible needs).
-      for ip in $(for n in "${NODES[@]}"; do node_ip "${n}"; done); do
+      for ip in $(ssh_ips); do
         timeout 5 ssh -F /dev/null -i "${SSH_DIR}/id_ed25519" -o BatchMode=yes -o ConnectTimeout=2 \
           -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR \
           "root@${ip}" true </dev/null >/dev/null 2>&1 || return 1
@@ -305,6 +329,7 @@ require_tools() {
     nginx haproxy sshd ssh ssh-keygen curl openssl setsid; do
     command -v "${tool}" >/dev/null 2>&1 || missing+=("${tool}")
   done
+  if [[ -n ${APACHE_NODE} && ! -x ${APACHE_BIN} ]]; then missing+=("${APACHE_BIN}"); fi
   if [[ ${#missing[@]} -gt 0 ]]; then
     die "missing programs: ${missing[*]} (run: bash ${SCRIPT_DIR}/install.sh)"
   fi
@@ -743,6 +768,114 @@ http {
 EOF
 }
 
+# The Apache httpd node: Debian's apache2 binary and modules with a configuration of its own
+# (ServerRoot = the node's prefix; /etc/apache2 is not read). Same layout as an nginx node: www/
+# (http-01 web root), tls/<zone>/ (placeholder), conf.d/ (VirtualHost files cert_install writes).
+write_apache_conf() {
+  local node=$1 ip prefix tls mod
+  ip=$(node_ip "${node}")
+  prefix=$(node_prefix "${node}")
+  tls="${prefix}/tls/${ZONE}"
+  mkdir -p "${prefix}"/{conf,conf.d,logs,run,tls,htdocs} "${prefix}/www/.well-known/acme-challenge"
+  chmod 0755 "${prefix}" "${prefix}/htdocs" "${prefix}/www" "${prefix}/www/.well-known" \
+    "${prefix}/www/.well-known/acme-challenge"
+  if [[ ! -s ${tls}/fullchain.pem || ! -s ${tls}/privkey.pem ]]; then
+    say "${node}: installing placeholder certificate"
+    install_placeholder "${node}"
+    CHANGED[${node}]=1
+  fi
+  printf '%s\n' "${node}" | install_content "${prefix}/htdocs/index.html" 0644 || true
+  for mod in mpm_event authz_core alias dir headers rewrite socache_shmcb ssl http2; do
+    [[ -f ${APACHE_MODULES}/mod_${mod}.so ]] || die "${node}: ${APACHE_MODULES}/mod_${mod}.so is missing (apache2)"
+  done
+  if install_content "${prefix}/conf/httpd.conf" 0644 <<EOF; then CHANGED[${node}]=1; fi
+# Generated by tests/lab/lab.sh: lab Apache httpd node ${node} (${ip}).
+# Rewritten on every \`lab.sh up\`: add virtual hosts in ${prefix}/conf.d/*.conf instead.
+# Test:   ${APACHE_BIN} -d ${prefix} -f conf/httpd.conf -t
+# Reload: ${APACHE_BIN} -d ${prefix} -f conf/httpd.conf -k graceful
+ServerRoot "${prefix}"
+DefaultRuntimeDir "${prefix}/run"
+PidFile "${prefix}/run/httpd.pid"
+ServerName ${node}.${ZONE}
+ServerTokens Prod
+# The parent runs as root (it reads the 0600 keys); the children as www-data.
+User www-data
+Group www-data
+ErrorLog "${prefix}/logs/error.log"
+LogLevel warn
+LogFormat "%h %v \"%r\" %>s %b" lab
+CustomLog "${prefix}/logs/access.log" lab
+
+LoadModule mpm_event_module ${APACHE_MODULES}/mod_mpm_event.so
+LoadModule authz_core_module ${APACHE_MODULES}/mod_authz_core.so
+LoadModule alias_module ${APACHE_MODULES}/mod_alias.so
+LoadModule dir_module ${APACHE_MODULES}/mod_dir.so
+LoadModule headers_module ${APACHE_MODULES}/mod_headers.so
+LoadModule rewrite_module ${APACHE_MODULES}/mod_rewrite.so
+LoadModule socache_shmcb_module ${APACHE_MODULES}/mod_socache_shmcb.so
+LoadModule ssl_module ${APACHE_MODULES}/mod_ssl.so
+LoadModule http2_module ${APACHE_MODULES}/mod_http2.so
+
+# Small: one child process at a time (a graceful reload starts another).
+StartServers 1
+ServerLimit 4
+ThreadsPerChild 16
+MinSpareThreads 4
+MaxSpareThreads 32
+MaxRequestWorkers 32
+
+Listen ${ip}:80
+Listen ${ip}:443 https
+SSLProtocol -all +TLSv1.2 +TLSv1.3
+SSLSessionCache "shmcb:${prefix}/run/ssl_scache(512000)"
+# HTTP/2 only where a VirtualHost asks for it (cert_install's: Protocols h2 http/1.1).
+Protocols http/1.1
+
+<Directory />
+    Require all denied
+    AllowOverride None
+    Options None
+</Directory>
+<Directory "${prefix}/www">
+    Require all granted
+</Directory>
+<Directory "${prefix}/htdocs">
+    Require all granted
+    ForceType text/plain
+</Directory>
+DirectoryIndex index.html
+
+# The virtual hosts are on ${ip}, not *: Apache picks among those of the exact address first, so
+# the file cert_install writes must name it too (the role does: the node's address).
+# Port 80 (any Host): ACME http-01 tokens from the web root; everything else to https.
+<VirtualHost ${ip}:80>
+    ServerName ${ZONE}
+    DocumentRoot "${prefix}/www"
+    <Directory "${prefix}/www/.well-known/acme-challenge">
+        ForceType text/plain
+    </Directory>
+    RewriteEngine on
+    RewriteCond %{REQUEST_URI} !^/\.well-known/acme-challenge/
+    RewriteRule ^ https://%{HTTP_HOST}%{REQUEST_URI} [R=301,L]
+</VirtualHost>
+
+# Port 443 default (first) virtual host (no SNI / unknown name): the placeholder certificate.
+# cert_install's VirtualHosts (${ip}:443, one per certificate) come after it, from conf.d/.
+<VirtualHost ${ip}:443>
+    ServerName ${ZONE}
+    SSLEngine on
+    SSLCertificateFile "${tls}/fullchain.pem"
+    SSLCertificateKeyFile "${tls}/privkey.pem"
+    DocumentRoot "${prefix}/htdocs"
+    Header always set X-Lab-Node ${node}
+    Header always set X-Lab-Vhost default
+</VirtualHost>
+
+# Extra virtual hosts added by tests (cert_install's apache.conf_path).
+IncludeOptional "${prefix}/conf.d/*.conf"
+EOF
+}
+
 # HAProxy loads every file of certs/ (crt <dir>); the placeholder, first in name order and thus
 # the default for names without a certificate, lets it start before any ACME run. Its only name
 # is placeholder.lab.invalid, so it never competes with a certificate installed for a real name.
@@ -761,11 +894,22 @@ gen_lb_placeholder() {
 }
 
 write_haproxy_cfg() {
-  local n servers80="" serversh2c=""
+  local n servers80="" serversh2c="" apache_acl="" apache_backend=""
   for n in "${NODES[@]}"; do
     servers80+="    server ${n} $(node_ip "${n}"):80"$'\n'
     serversh2c+="    server ${n} $(node_ip "${n}"):${H2C_PORT} proto h2"$'\n'
   done
+  if [[ -n ${APACHE_NODE} ]]; then
+    # ${APACHE_ZONE} and the names under it (www. too) go to the Apache node, the rest round robin
+    # to the nginx nodes.
+    printf -v apache_acl '    %s\n' \
+      "acl apache_name req.hdr(host),lower,field(1,:) -m str ${APACHE_ZONE}" \
+      "acl apache_name req.hdr(host),lower,field(1,:) -m end .${APACHE_ZONE}" \
+      "use_backend apache_http if apache_name"
+    printf -v apache_backend '%s\n' "" "backend apache_http" "    mode http" "    option forwardfor" \
+      "    http-request set-header X-Forwarded-Host %[req.hdr(host)]" \
+      "    server ${APACHE_NODE} $(node_ip "${APACHE_NODE}"):80"
+  fi
   mkdir -p "${HAPROXY_DIR}"
   gen_lb_placeholder
   if install_content "${HAPROXY_DIR}/haproxy.cfg" 0644 <<EOF; then CHANGED[haproxy]=1; fi
@@ -793,7 +937,7 @@ frontend http_in
     acl acme_challenge path_beg /.well-known/acme-challenge/
     # Everything but ACME tokens goes to https (Host header kept in the Location).
     http-request redirect scheme https code 301 unless acme_challenge
-    default_backend web_http
+${apache_acl}    default_backend web_http
 
 backend web_http
     mode http
@@ -802,7 +946,7 @@ backend web_http
     balance roundrobin
     option forwardfor
     http-request set-header X-Forwarded-Host %[req.hdr(host)]
-${servers80}
+${servers80}${apache_backend}
 frontend https_in
     # TLS terminates here, with every certificate file in certs/ (SNI picks one; the placeholder
     # answers other names); ALPN h2 for HTTP/2 and gRPC clients. Update a certificate without a
@@ -880,17 +1024,17 @@ EOF
 }
 
 write_sshd_config() {
-  local n listen=""
-  # sshd opens at most 16 listen sockets (MAX_LISTEN_SOCKS): beyond 15 nodes it listens on the
-  # wildcard address, which reaches every node address too (such a lab needs port 22 free on all
-  # addresses: run it in a network namespace of its own).
-  if ((${#NODES[@]} > 15)); then
+  local ip listen=""
+  # sshd opens at most 16 listen sockets (MAX_LISTEN_SOCKS): beyond 15 node addresses (the Apache
+  # node's included) it listens on the wildcard address, which reaches every node address too
+  # (such a lab needs port 22 free on all addresses: run it in a network namespace of its own).
+  if (($(ssh_ips | wc -l) > 15)); then
     listen="ListenAddress 0.0.0.0"$'\n'
   else
-    for n in "${NODES[@]}"; do listen+="ListenAddress $(node_ip "${n}")"$'\n'; done
+    for ip in $(ssh_ips); do listen+="ListenAddress ${ip}"$'\n'; done
   fi
   if install_content "${SSH_DIR}/sshd_config" 0644 <<EOF; then CHANGED[sshd]=1; fi
-# Generated by tests/lab/lab.sh: one sshd for the ${#NODES[@]} lab nodes (they share this machine).
+# Generated by tests/lab/lab.sh: one sshd for the lab nodes (they share this machine).
 Port 22
 ${listen}HostKey ${SSH_DIR}/ssh_host_ed25519_key
 PidFile ${SSH_DIR}/sshd.pid
@@ -908,6 +1052,12 @@ MaxStartups 50:30:100
 MaxSessions 50
 Subsystem sftp /usr/lib/openssh/sftp-server
 EOF
+}
+
+# The committed inventory and vars hold the Apache node between '# apache node: begin' and
+# '# apache node: end' lines; with LAB_APACHE=0 the copies in LAB_DIR leave those lines out.
+without_apache() {
+  if [[ -n ${APACHE_NODE} ]]; then cat; else sed '/# apache node: begin/,/# apache node: end/d'; fi
 }
 
 # secrets.yml (Ansible vars_files) and lab.env (shell) describing this lab instance.
@@ -959,19 +1109,21 @@ EOF
     if [[ -f ${SCRIPT_DIR}/${f} ]]; then
       text=$(<"${SCRIPT_DIR}/${f}")
       if [[ ${#NODES[@]} -ne 3 ]]; then text=$(with_nodes "${f}" "${text}"); fi
-      printf '%s\n' "${text//"${DEFAULT_LAB_DIR}"/"${LAB_DIR}"}" | install_content "${LAB_DIR}/${f}" 0644 || true
+      printf '%s\n' "${text//"${DEFAULT_LAB_DIR}"/"${LAB_DIR}"}" | without_apache | install_content "${LAB_DIR}/${f}" 0644 || true
     fi
   done
   echo "${#NODES[@]}" | install_content "${LAB_NODES_FILE}" 0644 || true
 }
 
 # The committed inventory.yml / lab-vars.yml (which list web1..web3) with every node of NODES:
-# the web1..web3 entries are replaced by generated ones of the same form.
+# the web1..web3 entries are replaced by generated ones of the same form. They end at the first
+# line indented less than they are (the next group or variable, e.g. the Apache node's lines).
 with_nodes() {
-  local f=$1 text=$2 head tail n p entries=""
+  local f=$1 text=$2 head rest old n p entries=""
   if [[ ${f} == inventory.yml ]]; then
     head=${text%%$'\n'"        web1:"*}
-    tail=${text#*$'\n'"    store:"}
+    rest=${text:${#head}+1}
+    old=${rest%%$'\n'"    "[!\ ]*}
     for n in "${NODES[@]}"; do
       p="${DEFAULT_LAB_DIR}/nodes/${n}"
       entries+="        ${n}:
@@ -984,13 +1136,13 @@ with_nodes() {
           lab_nginx_reload_cmd: /usr/sbin/nginx -p ${p} -c conf/nginx.conf -s reload
 "
     done
-    printf '%s\n%s    store:%s' "${head}" "${entries}" "${tail}"
   else
-    head=${text%%$'\n'"lab_web_nodes:"*}
-    tail=${text#*$'\n'"lab_cert_names:"}
+    head=${text%%$'\n'"lab_web_nodes:"*}$'\n'"lab_web_nodes:"
+    rest=${text:${#head}+1}
+    old=${rest%%$'\n'[!\ ]*}
     for n in "${NODES[@]}"; do entries+="  ${n}: $(node_ip "${n}")"$'\n'; done
-    printf '%s\nlab_web_nodes:\n%slab_cert_names:%s' "${head}" "${entries}" "${tail}"
   fi
+  printf '%s\n%s%s' "${head}" "${entries%$'\n'}" "${rest:${#old}}"
 }
 
 # Save each Pebble's issuing roots and intermediates (new on every Pebble start) for TLS checks:
@@ -1070,6 +1222,12 @@ start_service() {
       ensure_pdns_zones
       start_bg "${pidfile}" "${log}" pdns_server --config-dir="${PDNS_DIR}"
       ;;
+    "${APACHE_NODE:-"-"}")
+      apache_lab -t >>"${log}" 2>&1 || fail_service "${svc}" "apache2 -t failed"
+      # In the foreground (-DFOREGROUND): the pid start_bg records is the parent's, which
+      # writes it to run/httpd.pid too (its PidFile, read by apache2 -k graceful).
+      start_bg "${pidfile}" "${log}" "${APACHE_BIN}" -d "$(node_prefix "${svc}")" -f conf/httpd.conf -DFOREGROUND
+      ;;
     web*)
       prefix=$(node_prefix "${svc}")
       nginx -p "${prefix}" -c conf/nginx.conf -t >>"${log}" 2>&1 ||
@@ -1106,14 +1264,23 @@ reload_nginx() {
     fail_service "$1" "nginx reload failed"
 }
 
+reload_apache() {
+  apache_lab -t >>"$(svc_log "$1")" 2>&1 || fail_service "$1" "apache2 -t failed"
+  apache_lab -k graceful >>"$(svc_log "$1")" 2>&1 || fail_service "$1" "apache2 -k graceful failed"
+}
+
+reload_node() {
+  if [[ $1 == "${APACHE_NODE}" ]]; then reload_apache "$1"; else reload_nginx "$1"; fi
+}
+
 # Start a service, or leave it running, or restart/reload it when its config changed or it
 # does not answer.
 ensure_service() {
   local svc=$1 pid
   if pid=$(svc_pid "${svc}"); then
     if [[ -n ${CHANGED[${svc}]:-} ]]; then
-      if [[ ${svc} == web* ]]; then
-        reload_nginx "${svc}"
+      if [[ ${svc} == web* || ${svc} == "${APACHE_NODE:-"-"}" ]]; then
+        reload_node "${svc}"
         say "${svc}: reloaded (config or certificate changed)"
       elif [[ ${svc} == haproxy ]]; then
         # Graceful: the master starts new workers, the old ones finish their connections.
@@ -1127,6 +1294,14 @@ ensure_service() {
           fail_service named "named-checkconf failed"
         kill -HUP "${pid}"
         say "named: reloaded with SIGHUP (config changed)"
+      elif [[ ${svc} == sshd ]]; then
+        # SIGHUP: sshd re-executes itself with the new configuration (a new ListenAddress);
+        # the open sessions (Ansible's ControlPersist connections) are left alone.
+        "$(command -v sshd)" -t -f "${SSH_DIR}/sshd_config" >>"$(svc_log sshd)" 2>&1 ||
+          fail_service sshd "sshd -t failed"
+        kill -HUP "${pid}"
+        sleep 0.5
+        say "sshd: reloaded with SIGHUP (config changed)"
       else
         stop_service "${svc}" || true
         start_service "${svc}"
@@ -1187,6 +1362,7 @@ cmd_up() {
   write_named_conf
   write_pdns_conf
   for node in "${NODES[@]}"; do write_node_conf "${node}"; done
+  if [[ -n ${APACHE_NODE} ]]; then write_apache_conf "${APACHE_NODE}"; fi
   write_haproxy_cfg
   if [[ " ${SERVICES[*]} " == *" traefik "* ]]; then
     mkdir -p "${TRAEFIK_DIR}"
@@ -1250,14 +1426,14 @@ cmd_reset_node_certs() {
   require_tools
   gen_placeholder
   want=$(openssl x509 -in "${PLACEHOLDER_DIR}/fullchain.pem" -noout -fingerprint -sha256)
-  for node in "${NODES[@]}"; do
+  for node in $(all_nodes); do
     prefix=$(node_prefix "${node}")
     [[ -d ${prefix} ]] || die "${node}: ${prefix} does not exist (run: lab.sh up)"
     install_placeholder "${node}"
     mkdir -p "${prefix}/www/.well-known/acme-challenge"
     find "${prefix}/www/.well-known/acme-challenge" -mindepth 1 -delete
     if svc_pid "${node}" >/dev/null; then
-      reload_nginx "${node}"
+      reload_node "${node}"
       ip=$(node_ip "${node}")
       for ((i = 0; i < 50; i++)); do
         got=$(openssl s_client -connect "${ip}:443" -servername "${ZONE}" </dev/null 2>/dev/null |
@@ -1268,7 +1444,7 @@ cmd_reset_node_certs() {
       [[ ${got} == "${want}" ]] || fail_service "${node}" "still not serving the placeholder after reload"
       say "${node}: placeholder certificate restored, challenges cleared, reloaded"
     else
-      say "${node}: placeholder certificate restored, challenges cleared (nginx not running)"
+      say "${node}: placeholder certificate restored, challenges cleared (not running)"
     fi
   done
 }
@@ -1290,7 +1466,7 @@ EOF
 }
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {

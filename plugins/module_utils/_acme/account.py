@@ -54,7 +54,7 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
         other = connection(params, candidate)
         return other, other.find_account()
 
-    old_thumbprint = rollover.thumbprint(key)
+    old_thumbprint = keys.jwk_thumbprint(key)
     conn = connection(params, key)
     healed = False
     try:
@@ -119,7 +119,7 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
         if not check_mode:
             rollover.roll_over(store, url, name, conn, new_key, find)
         key = new_key
-    after["key_thumbprint"] = rollover.thumbprint(key)
+    after["key_thumbprint"] = keys.jwk_thumbprint(key)
     if uri and not check_mode:
         store.write_account(url, name, {"uri": uri, "key_id": key_id(key), "directory_url": url,
                                         "contact": after.get("contact", [])})
@@ -128,6 +128,7 @@ def ensure_account(params: t.Dict[str, t.Any], check_mode: bool,
         "status": after["status"],
         "contact": after.get("contact", []),
         "created": found is None,
+        "thumbprint": after["key_thumbprint"],
         "key_thumbprint": after["key_thumbprint"],
         "rolled_over": rolled,
         "healed": healed,

@@ -26,6 +26,9 @@ from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import o
 
 LIVE_ORDER = ("pending", "ready", "processing", "valid")
 ALREADY_REPLACED = "urn:ietf:params:acme:error:alreadyReplaced"
+# What a CA answers to ``replaces`` naming a certificate another account ordered (a new account
+# renews a certificate the old one issued, as after certfleet_account_name changes).
+NOT_THE_REQUESTER = "urn:ietf:params:acme:error:unauthorized"
 
 
 class Want(object):
@@ -306,11 +309,13 @@ class OrderRunner(object):
     def new_order(self, conn: AcmeConnection, want: Want,
                   replaces: t.Optional[str]) -> t.Tuple[str, t.Any, t.Optional[str]]:
         """``(order_url, order, replaces sent)``. A CA that says the old certificate is already
-        replaced (another order replaced it) gets the order again without ``replaces``."""
+        replaced (another order replaced it), or that this account may not replace it (another
+        account ordered it), gets the order again without ``replaces``."""
         try:
             return conn.new_order(want.acme_identifiers(), profile=want.profile, replaces=replaces) + (replaces,)
         except ProtocolError as exc:
-            if not replaces or (exc.details.get("acme_error") or {}).get("type") != ALREADY_REPLACED:
+            if not replaces or (exc.details.get("acme_error") or {}).get("type") not in (ALREADY_REPLACED,
+                                                                                      NOT_THE_REQUESTER):
                 raise
         return conn.new_order(want.acme_identifiers(), profile=want.profile, replaces=None) + (None,)
 

@@ -9,7 +9,6 @@ The store (``_store.store.Store``) is passed in by the module; this layer does n
 
 from __future__ import annotations
 
-import base64
 import json
 import typing as t
 
@@ -21,12 +20,6 @@ try:
     from acme import jws
 except ImportError:  # pragma: no cover - reported by the module
     jws = None
-
-
-def thumbprint(key: t.Any) -> str:
-    """The RFC 7638 JWK thumbprint (base64url SHA-256) of the key's public part: safe to show."""
-    jwk, _alg = keys.jwk_and_alg(key)
-    return base64.urlsafe_b64encode(jwk.thumbprint()).rstrip(b"=").decode("ascii")
 
 
 def inner_jws(account_uri: str, old_jwk: t.Any, new_key: t.Any, url: str) -> t.Any:

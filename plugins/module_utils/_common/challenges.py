@@ -12,12 +12,22 @@ and listed in ``not_handled``.
 
 from __future__ import annotations
 
+import re
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import CHALLENGE_TYPES
 
 Entry = t.Dict[str, t.Any]
+# An RFC 7638 SHA-256 thumbprint, base64url without padding: what account returns (stateless http-01).
+THUMBPRINT_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+
+
+def validate_thumbprint(value: t.Any, what: str) -> str:
+    if not isinstance(value, str) or not THUMBPRINT_RE.fullmatch(value.strip()):
+        raise InputError("%s %r is not an account thumbprint (43 base64url characters, as the "
+                         "account module returns it)" % (what, value))
+    return value.strip()
 
 
 def where(entry: Entry) -> str:

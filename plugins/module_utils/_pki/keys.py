@@ -80,6 +80,13 @@ def jwk_and_alg(key: t.Any) -> t.Tuple[t.Any, t.Any]:
     return jose.JWKRSA(key=key), jose.RS256
 
 
+def jwk_thumbprint(key: t.Any) -> str:
+    """The RFC 7638 SHA-256 thumbprint of the account key's JWK, base64url without padding: the
+    part after the dot of every http-01 key authorization (``<token>.<thumbprint>``)."""
+    jwk, _alg = jwk_and_alg(key)
+    return jose.b64encode(jwk.thumbprint()).decode("ascii")
+
+
 def make_csr(key: t.Any, identifiers: t.Sequence[str]) -> t.Any:
     """A CSR for the identifiers (DNS names and IP addresses), no subject but SANs."""
     sans = []

@@ -10,12 +10,12 @@ import os
 import typing as t
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import (
-    CertfleetError, InputError)
+    CertfleetError, InputError, TargetError)
 from ansible_collections.certfleet.acme.plugins.module_utils._common.identifiers import is_safe_name, validate_certificate_name
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso, utcnow
 from ansible_collections.certfleet.acme.plugins.module_utils._common import files
 from ansible_collections.certfleet.acme.plugins.module_utils._pki import x509
-from ansible_collections.certfleet.acme.plugins.module_utils._targets import nginx, nginx_site
+from ansible_collections.certfleet.acme.plugins.module_utils._targets import apache_site, hooks, nginx, nginx_site
 
 FILE_NAMES = (("cert", "cert.pem"), ("chain", "chain.pem"), ("fullchain", "fullchain.pem"),
               ("privkey", "privkey.pem"))
@@ -38,6 +38,12 @@ ARGUMENT_SPEC = dict(
             extra=dict(type="str", default=""),
         )),
         nginx_loads=dict(type="bool", default=False),
+        apache_vhost=dict(type="dict", options=dict(
+            server_names=dict(type="list", elements="str", required=True),
+            extra=dict(type="str", default=""),
+        )),
+        apache_loads=dict(type="bool", default=False),
+        deploy_hooks=dict(type="list", elements="raw", default=[]),
     )),
     dest_dir=dict(type="path", default=DEFAULT_DEST_DIR),
     owner=dict(type="str"),
@@ -58,6 +64,8 @@ ARGUMENT_SPEC = dict(
         name=dict(type="str", required=True),
         dest=dict(type="path"),
     )),
+    apache=dict(type="dict", options=apache_site.OPTIONS),
+    deploy_hooks=dict(type="list", elements="raw", default=[]),
     backup=dict(type="bool", default=True),
     state=dict(type="str", choices=["present", "rollback", "commit"], default="present"),
 )
@@ -212,20 +220,75 @@ class Plan(t.NamedTuple):
     previous: t.Dict[str, t.Any]
     server: t.Optional[nginx.Server]
     loads: bool = False
+    vhost: t.Optional[apache_site.VirtualHost] = None
+    apache_loads: bool = False
+    hooks: t.Sequence[hooks.Hook] = ()
+    content_changed: bool = False
+
+
+class Site(t.NamedTuple):
+    """A web server this call tests and reloads: its option, its managed file (or None), and
+    whether it loads a file this call changes."""
+
+    label: str
+    options: t.Dict[str, t.Any]
+    confs: t.Sequence[nginx_site.Conf]
+    loads: t.Callable[[Plan], bool]
+    test_and_reload: t.Callable[[t.Dict[str, t.Any], nginx_site.Undo], t.Tuple[bool, bool]]
+    reload_after_rollback: t.Callable[[t.Dict[str, t.Any]], bool]
+
+    def changed(self) -> bool:
+        return any(conf.changed for conf in self.confs)
+
+
+def _site_entry(item: t.Dict[str, t.Any], prep: Prepared, options: t.Optional[t.Dict[str, t.Any]],
+                key: str, server: str, module: t.Any) -> t.Optional[nginx.Server]:
+    """The item's block in the ``server`` option's file (``key``: nginx_server or apache_vhost),
+    checked by ``module`` (nginx or apache_site); None when the item has no ``key``."""
+    spec = item.get(key)
+    if not spec:
+        return None
+    what = "certificate %s: %s" % (prep.name, key)
+    if options is None or not options.get("conf_path"):
+        raise InputError("%s needs the %s option (%s.conf_path)" % (what, server, server), certificate=prep.name)
+    return nginx.Server(prep.name, module.server_names(spec.get("server_names"), what),
+                        prep.paths["fullchain"], prep.paths["privkey"],
+                        module.directive_lines(spec.get("extra"), what + ".extra"))
 
 
 def server_of(item: t.Dict[str, t.Any], prep: Prepared,
               site: t.Optional[t.Dict[str, t.Any]]) -> t.Optional[nginx.Server]:
     """The item's nginx server block, checked; None when it has no ``nginx_server``."""
-    spec = item.get("nginx_server")
-    if not spec:
-        return None
-    what = "certificate %s: nginx_server" % prep.name
-    if site is None or not site.get("conf_path"):
-        raise InputError("%s needs the nginx option (nginx.conf_path)" % what, certificate=prep.name)
-    return nginx.Server(prep.name, nginx.server_names(spec.get("server_names"), what),
-                        prep.paths["fullchain"], prep.paths["privkey"],
-                        nginx.directive_lines(spec.get("extra"), what + ".extra"))
+    return _site_entry(item, prep, site, "nginx_server", "nginx", nginx)
+
+
+def vhost_of(item: t.Dict[str, t.Any], prep: Prepared,
+             options: t.Optional[t.Dict[str, t.Any]]) -> t.Optional[apache_site.VirtualHost]:
+    """The item's Apache ``<VirtualHost>``, checked; None when it has no ``apache_vhost``."""
+    return _site_entry(item, prep, options, "apache_vhost", "apache", apache_site)
+
+
+def item_hooks(params: t.Dict[str, t.Any], item: t.Dict[str, t.Any], name: str) -> t.List[hooks.Hook]:
+    """The deploy hooks of one certificate: its own, then the node's (O(deploy_hooks))."""
+    return (hooks.parse(item.get("deploy_hooks"), "certificate %s: deploy_hooks" % name)
+            + hooks.parse(params.get("deploy_hooks"), "deploy_hooks"))
+
+
+def _content_changed(prep: Prepared, pending: t.Sequence[str]) -> bool:
+    return any(files.read_bytes(prep.paths[key]) != prep.contents[key] for key in pending)
+
+
+def _sites(nginx_options: t.Optional[t.Dict[str, t.Any]], nginx_confs: t.Sequence[nginx_site.Conf],
+           apache_options: t.Optional[t.Dict[str, t.Any]],
+           apache_confs: t.Sequence[nginx_site.Conf]) -> t.List[Site]:
+    sites = []
+    if nginx_options is not None:
+        sites.append(Site("nginx", nginx_options, nginx_confs, lambda plan: plan.loads,
+                          nginx_site.test_and_reload, nginx_site.reload_after_rollback))
+    if apache_options is not None:
+        sites.append(Site("apache", apache_options, apache_confs, lambda plan: plan.apache_loads,
+                          apache_site.test_and_reload, apache_site.reload_after_rollback))
+    return sites
 
 
 class Removal(t.NamedTuple):
@@ -277,54 +340,85 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     servers = [server_of(item, prep, site) for item, prep in zip(params["certificates"], prepared)]
     conf = nginx_site.plan(site, [server for server in servers if server]) \
         if site and site.get("conf_path") else None
-    plans = [Plan(prep, files.ensure_dir(prep.dest, dir_mode, uid, gid, check_mode=True),
-                  pending_files(prep, modes, uid, gid), summary_of_file(prep.paths["cert"]), server,
-                  bool(server or item.get("nginx_loads")))
-             for item, prep, server in zip(params["certificates"], prepared, servers)]
-    tested = reloaded = False
+    http_conf = nginx_site.plan_http(site) if site and site.get("http_server") else None
+    apache = apache_site.options_of(params)
+    vhosts = [vhost_of(item, prep, apache) for item, prep in zip(params["certificates"], prepared)]
+    apache_conf = apache_site.plan(apache, [vhost for vhost in vhosts if vhost]) \
+        if apache and apache.get("conf_path") else None
+    plans = []
+    for item, prep, server, vhost in zip(params["certificates"], prepared, servers, vhosts):
+        pending = pending_files(prep, modes, uid, gid)
+        plans.append(Plan(prep, files.ensure_dir(prep.dest, dir_mode, uid, gid, check_mode=True),
+                          pending, summary_of_file(prep.paths["cert"]), server,
+                          bool(server or item.get("nginx_loads")), vhost,
+                          bool(vhost or item.get("apache_loads")), item_hooks(params, item, prep.name),
+                          _content_changed(prep, pending)))
+    sites = _sites(site, [c for c in (conf, http_conf) if c is not None], apache,
+                   [apache_conf] if apache_conf is not None else [])
+    done = dict((s.label, (False, False)) for s in sites)  # type: t.Dict[str, t.Tuple[bool, bool]]
+    hook_results = []  # type: t.List[t.Dict[str, t.Any]]
     if not check_mode:
-        tested, reloaded = _transaction(plans, conf, site, modes, dir_mode, uid, gid,
-                                        bool(params.get("backup", True)), gone)
+        done, hook_results = _transaction(plans, sites, modes, dir_mode, uid, gid,
+                                          bool(params.get("backup", True)), gone)
+    tested, reloaded = done.get("nginx", (False, False))
     results = []
     diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
     for plan in plans:
         entry = _result(plan.prep.name, plan.dir_changed or bool(plan.pending), plan.prep.summary,
                         plan.previous, plan.prep.dest, plan.prep.paths)
         entry["nginx_server"] = plan.server is not None
+        entry["apache_vhost"] = plan.vhost is not None
+        entry["deploy_hooks"] = [hook.label for hook in plan.hooks] if plan.content_changed else []
         results.append(entry)
         diff["before"][plan.prep.name] = plan.previous
         diff["after"][plan.prep.name] = plan.prep.summary
-    out = {"certificates": results, "absent": [
+    out = {"certificates": results, "deploy_hooks": hook_results, "absent": [
         {"name": r.name, "dest": r.dest, "changed": bool(r.existing), "removed": r.existing,
          "previous_serial": r.previous.get("serial")} for r in gone]}  # type: t.Dict[str, t.Any]
     for removal in gone:
         diff["before"][removal.name] = removal.previous
         diff["after"][removal.name] = {}
     changed = any(item["changed"] for item in results + out["absent"])
+    if apache is not None:
+        out["apache"] = dict(nginx_site.result(apache_conf, *done["apache"]), conf_path=apache_conf.path) \
+            if apache_conf is not None else {"conf_path": None, "changed": False, "previous_content": None,
+                                             "content": None, "tested": done["apache"][0],
+                                             "reloaded": done["apache"][1]}
+        changed = changed or bool(apache_conf and apache_conf.changed)
     if conf is not None:
         out["nginx"] = nginx_site.result(conf, tested, reloaded)
         changed = changed or conf.changed
     elif site is not None:
         out["nginx"] = {"conf_path": None, "changed": False, "previous_content": None, "content": None,
                         "tested": tested, "reloaded": reloaded}
+    if http_conf is not None:
+        out["nginx"]["http_server"] = nginx_site.result(http_conf, tested, reloaded)
+        out["nginx"]["changed"] = out["nginx"]["changed"] or http_conf.changed
+        changed = changed or http_conf.changed
     if want_diff:
-        out["diff"] = diff if conf is None else [diff, {
-            "before_header": "nginx_conf %s" % conf.path, "after_header": "nginx_conf %s" % conf.path,
-            "before": out["nginx"]["previous_content"] or "", "after": out["nginx"]["content"]}]
+        texts = [{"before_header": "%s_conf %s" % (site_.label, one.path),
+                  "after_header": "%s_conf %s" % (site_.label, one.path),
+                  "before": (one.before or b"").decode("utf-8", "replace"), "after": one.content.decode("utf-8")}
+                 for site_ in sites for one in site_.confs]
+        out["diff"] = [diff] + texts if texts else diff
     return changed, out
 
 
-def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
-                 site: t.Optional[t.Dict[str, t.Any]], modes: t.Dict[str, int], dir_mode: int,
-                 uid: t.Optional[int], gid: t.Optional[int], backup: bool,
-                 gone: t.Sequence[Removal] = ()) -> t.Tuple[bool, bool]:
-    """Write and remove the ``absent`` sets; test and reload when nginx loads a changed file; on
-    any failure put every file this call touched (sets, backups, the nginx file) back as it was
-    and remove the directories it made. The directory of a removed set goes once all passed."""
+def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict[str, int],
+                 dir_mode: int, uid: t.Optional[int], gid: t.Optional[int], backup: bool,
+                 gone: t.Sequence[Removal] = ()
+                 ) -> t.Tuple[t.Dict[str, t.Tuple[bool, bool]], t.List[t.Dict[str, t.Any]]]:
+    """Write, and remove the ``absent`` sets; test and reload each server that loads a changed
+    file (every server when a set was removed); run the deploy hooks of the changed certificates.
+    On any failure put every file this call touched (sets, backups, the servers' files) back as it
+    was, remove the directories it made, reload the servers again and rerun the hooks that had
+    succeeded (on the previous files). The directory of a removed set goes once all passed.
+    Returns ((tested, reloaded) per server label, the hook results)."""
+    done = dict((site.label, (False, False)) for site in sites)
     work = [plan for plan in plans if plan.dir_changed or plan.pending]
     gone = [removal for removal in gone if removal.existing]
-    if not work and not gone and not (conf and conf.changed):
-        return False, False
+    if not work and not gone and not any(site.changed() for site in sites):
+        return done, []
     touched = []  # type: t.List[str]
     created = []  # type: t.List[str]
     for plan in work:
@@ -332,9 +426,10 @@ def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
         for key in COMMIT_ORDER:
             if key in plan.prep.paths:
                 touched += [plan.prep.paths[key], files.backup_path(plan.prep.paths[key])]
-    if conf is not None:
-        created += files.missing_dirs(os.path.dirname(conf.path))
-        touched += nginx_site.touched_paths(conf.path)
+    for site in sites:
+        for conf in site.confs:
+            created += files.missing_dirs(os.path.dirname(conf.path))
+            touched += nginx_site.touched_paths(conf.path)
     touched += [path for removal in gone for path in removal.existing]
     saved = files.snapshot(touched)
 
@@ -345,20 +440,67 @@ def _transaction(plans: t.Sequence[Plan], conf: t.Optional[nginx_site.Conf],
 
     try:
         _apply(work, modes, dir_mode, uid, gid, backup)
-        if conf is not None:
-            nginx_site.write(conf, backup)
+        for site in sites:
+            for conf in site.confs:
+                nginx_site.write(conf, backup)
         for path in (path for removal in gone for path in removal.existing):
             files.remove_file(path)
     except BaseException:
         undo()
         raise
-    loaded_changed = bool(conf and conf.changed) or any(plan.loads for plan in work) or bool(gone)
-    tested = reloaded = False
-    if site is not None and loaded_changed:
-        tested, reloaded = nginx_site.test_and_reload(site, undo)
+    reloaded_sites = []  # type: t.List[Site]
+    for site in sites:
+        if gone or site.changed() or any(site.loads(plan) for plan in work):
+            try:
+                done[site.label] = site.test_and_reload(site.options, undo)
+            except TargetError:
+                for other in reloaded_sites:   # the files are back: so must the servers be
+                    _quiet_reload(other)
+                raise
+            reloaded_sites.append(site)
+    results = _run_hooks(work, reloaded_sites, undo)
     for removal in gone:  # empty now, unless something of someone else's is in it
         files.remove_empty_dirs([removal.dest])
-    return tested, reloaded
+    return done, results
+
+
+def _quiet_reload(site: Site) -> t.Optional[str]:
+    try:
+        site.reload_after_rollback(site.options)
+    except TargetError as exc:
+        return exc.msg
+    return None
+
+
+def _run_hooks(work: t.Sequence[Plan], reloaded: t.Sequence[Site],
+               undo: t.Callable[[], t.List[str]]) -> t.List[t.Dict[str, t.Any]]:
+    """The deploy hooks of every certificate whose files changed; a failure undoes the call."""
+    results = []  # type: t.List[t.Dict[str, t.Any]]
+    ran = []  # type: t.List[t.Tuple[hooks.Hook, t.Dict[str, str]]]
+    for plan in work:
+        if not plan.content_changed:
+            continue
+        prep = plan.prep
+        env = hooks.environment(prep.name, prep.dest, prep.paths, prep.summary, plan.previous.get("serial"))
+        for hook in plan.hooks:
+            result = hooks.run(hook, env)
+            results.append(result)
+            if result["ok"]:
+                ran.append((hook, env if plan.previous else {}))
+                continue
+            restored = undo()
+            notes = [note for note in (_quiet_reload(site) for site in reloaded) if note]
+            if reloaded and not notes:
+                notes.append("reloaded %s with the previous files" % ", ".join(site.label for site in reloaded))
+            again = [hooks.run(hook_, dict(env_, CERTFLEET_ROLLBACK="1")) for hook_, env_ in ran if env_]
+            if again:
+                notes.append("reran %d hook(s) on the previous files (%d failed)"
+                             % (len(again), len([r for r in again if not r["ok"]])))
+            raise TargetError("%s%s%s" % (hooks.describe(result), nginx_site.restored_note(restored),
+                                          "".join("; " + note for note in notes)),
+                              rc=result["rc"], stderr=result["stderr"], restored=restored,
+                              deploy_hooks=results)
+    return results
 
 
 def _apply(plans: t.Sequence[Plan], modes: t.Dict[str, int], dir_mode: int, uid: t.Optional[int],
@@ -409,7 +551,10 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
 
     A set without a backup (a first installation) is reported, not an error."""
     site = nginx_site.options_of(params)
+    apache = apache_site.options_of(params)
+    items = dict((validate_certificate_name(item.get("name")), item) for item in params["certificates"])
     results = []
+    rerun = []  # type: t.List[t.Tuple[t.List[hooks.Hook], t.Dict[str, str]]]
     diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
     for name, dest, paths in _named_sets(params):
         cert_path = item_paths(dest)["cert"]
@@ -422,16 +567,30 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool = False,
         entry["rolled_back"] = has_backup
         if not has_backup:
             entry["reason"] = "no previous files"
+        elif changed:
+            rerun.append((item_hooks(params, items[name], name),
+                          dict(hooks.environment(name, dest, entry["paths"], after, before.get("serial")),
+                               CERTFLEET_ROLLBACK="1")))
         results.append(entry)
         diff["before"][name] = before
         diff["after"][name] = after
     changed = any(item["changed"] for item in results)
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     if site is not None:
-        restored = bool(site.get("conf_path")) and nginx_site.rollback(site["conf_path"], dry_run=check_mode)
+        restored = any([nginx_site.rollback(path, dry_run=check_mode) for path in nginx_site.managed_paths(site)])
         changed = changed or restored
         reloaded = changed and not check_mode and nginx_site.reload_after_rollback(site)
         out["nginx"] = {"conf_path": site.get("conf_path"), "restored": restored, "reloaded": reloaded}
+    if apache is not None:
+        restored = bool(apache.get("conf_path")) and nginx_site.rollback(apache["conf_path"], dry_run=check_mode)
+        changed = changed or restored
+        reloaded = changed and not check_mode and apache_site.reload_after_rollback(apache)
+        out["apache"] = {"conf_path": apache.get("conf_path"), "restored": restored, "reloaded": reloaded}
+    out["deploy_hooks"] = [] if check_mode else \
+        [hooks.run(hook, env) for item_hooks_, env in rerun for hook in item_hooks_]
+    failed = [result for result in out["deploy_hooks"] if not result["ok"]]
+    if failed:
+        raise TargetError("the previous files are back, but %s" % hooks.describe(failed[0]), **out)
     if want_diff:
         out["diff"] = diff
     return changed, out
@@ -447,10 +606,14 @@ def commit(params: t.Dict[str, t.Any], check_mode: bool = False) -> t.Tuple[bool
         results.append({"name": name, "dest": dest, "changed": bool(removed), "removed": removed})
     out = {"certificates": results}  # type: t.Dict[str, t.Any]
     changed = any(item["changed"] for item in results)
-    if site is not None and site.get("conf_path"):
-        removed = nginx_site.remove_backups(nginx_site.backup_paths(site["conf_path"]), check_mode)
-        out["nginx"] = {"conf_path": site["conf_path"], "changed": bool(removed), "removed": removed}
-        changed = changed or bool(removed)
+    for label, options in (("nginx", site), ("apache", apache_site.options_of(params))):
+        paths = nginx_site.managed_paths(options) if label == "nginx" else \
+            [options["conf_path"]] if options and options.get("conf_path") else []
+        if paths:
+            removed = nginx_site.remove_backups([backup for path in paths
+                                                 for backup in nginx_site.backup_paths(path)], check_mode)
+            out[label] = {"conf_path": options.get("conf_path"), "changed": bool(removed), "removed": removed}
+            changed = changed or bool(removed)
     return changed, out
 
 

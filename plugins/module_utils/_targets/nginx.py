@@ -14,6 +14,7 @@ import subprocess
 import time
 import typing as t
 
+from ansible_collections.certfleet.acme.plugins.module_utils._common.challenges import validate_thumbprint
 from ansible_collections.certfleet.acme.plugins.module_utils._common.errors import InputError
 
 DEFAULT_FILE_NAME = "nginx-tls.conf"
@@ -211,6 +212,48 @@ def render_servers(servers: t.Sequence[Server], options: t.Dict[str, t.Any],
             lines.append("    http2 on;")
         lines += ["    " + line for line in server_extra + server.extra]
         lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+# The stateless http-01 answer: any token, followed by the account thumbprint (acme.sh's stateless mode).
+CHALLENGE_LOCATION = '"^/\\.well-known/acme-challenge/([-_a-zA-Z0-9]+)$"'
+HTTP_HEADER = "# managed by certfleet.acme.cert_install (nginx.http_server); do not edit"
+
+
+def render_http_server(http: t.Dict[str, t.Any], address: t.Optional[str]) -> bytes:
+    """The port-80 server block of nginx.http_server: the http-01 path answered without a file
+    (stateless_thumbprint) or from the web root (webroot), everything else redirected to https
+    (redirect_https) or left to the directives of ``extra``."""
+    what = "nginx.http_server"
+    names = server_names(http.get("server_names"), what)
+    stateless = http.get("stateless_thumbprint")
+    webroot = http.get("webroot")
+    if stateless and webroot:
+        raise InputError("%s: stateless_thumbprint and webroot exclude each other (stateless mode "
+                         "serves no token files)" % what)
+    if not stateless and not webroot and not http.get("redirect_https"):
+        raise InputError("%s: nothing to serve (set stateless_thumbprint, webroot or redirect_https)" % what)
+    port = 80 if http.get("port") is None else http["port"]
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise InputError("%s.port %r is not a TCP port" % (what, port))
+    listen = [_safe(value, what + ".listen") for value in http.get("listen") or []] or \
+        ["%s:%d" % (_listen_address(address), port) if address else "%d" % port]
+    lines = [HTTP_HEADER, "", "server {"]
+    lines += ["    listen %s;" % value for value in listen]
+    lines.append("    server_name %s;" % " ".join(names))
+    if stateless:
+        lines += ["    location ~ %s {" % CHALLENGE_LOCATION, "        default_type text/plain;",
+                  '        return 200 "$1.%s";' % validate_thumbprint(stateless, what + ".stateless_thumbprint"),
+                  "    }"]
+    elif webroot:
+        if not os.path.isabs(webroot):
+            raise InputError("%s.webroot %r must be an absolute path" % (what, webroot))
+        lines += ["    location ^~ /.well-known/acme-challenge/ {", "        root %s;" % _path(webroot),
+                  "        default_type text/plain;", "    }"]
+    lines += ["    " + line for line in directive_lines(http.get("extra"), what + ".extra")]
+    if http.get("redirect_https"):
+        lines += ["    location / {", "        return 301 https://$host$request_uri;", "    }"]
+    lines.append("}")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 

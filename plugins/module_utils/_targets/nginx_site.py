@@ -30,6 +30,16 @@ OPTIONS = dict(
     test_command=dict(type="str"),
     reload_command=dict(type="str"),
     error_log=dict(type="path"),
+    http_server=dict(type="dict", options=dict(
+        conf_path=dict(type="path", required=True),
+        server_names=dict(type="list", elements="str", required=True),
+        listen=dict(type="list", elements="str"),
+        port=dict(type="int", default=80),
+        stateless_thumbprint=dict(type="str"),
+        webroot=dict(type="path"),
+        redirect_https=dict(type="bool", default=False),
+        extra=dict(type="str", default=""),
+    )),
 )
 
 
@@ -47,16 +57,29 @@ def options_of(params: t.Dict[str, t.Any]) -> t.Optional[t.Dict[str, t.Any]]:
     options = params.get("nginx")
     if not options:
         return None
+    return check_paths_and_commands(options, "nginx")
+
+
+def check_paths_and_commands(options: t.Dict[str, t.Any], what: str) -> t.Dict[str, t.Any]:
+    """``options`` with conf_path (when set: the server's configuration may be the user's, with
+    only the test and the reload) an absolute file path and the commands splittable."""
     path = options.get("conf_path")
-    if path is None:   # nginx's configuration is the user's: only the test and the reload
+    if path is None:
         pass
     elif not isinstance(path, str) or not os.path.isabs(path) or path.endswith("/"):
-        raise InputError("nginx.conf_path %r must be the absolute path of a file" % (path,))
+        raise InputError("%s.conf_path %r must be the absolute path of a file" % (what, path))
     elif os.path.isdir(path):
-        raise InputError("nginx.conf_path %s is a directory" % path)
+        raise InputError("%s.conf_path %s is a directory" % (what, path))
     for key in ("test_command", "reload_command"):
         if options.get(key):
             commands.command_argv(options[key])
+    http = options.get("http_server")
+    if http:
+        http_path = http.get("conf_path")
+        if not isinstance(http_path, str) or not os.path.isabs(http_path) or http_path.endswith("/"):
+            raise InputError("nginx.http_server.conf_path %r must be the absolute path of a file" % (http_path,))
+        if path and os.path.realpath(http_path) == os.path.realpath(path):
+            raise InputError("nginx.http_server.conf_path must be another file than nginx.conf_path (%s)" % path)
     return options
 
 
@@ -77,6 +100,22 @@ def plan(options: t.Dict[str, t.Any], servers: t.Sequence[nginx.Server]) -> Conf
     path = options["conf_path"]
     before = files.read_bytes(path)
     return Conf(path, before, content, files.file_needs_update(path, content, nginx.CONF_MODE))
+
+
+def plan_http(options: t.Dict[str, t.Any]) -> Conf:
+    """The port-80 file of nginx.http_server (every value checked), compared with the disk."""
+    http = options["http_server"]
+    content = nginx.render_http_server(http, options.get("address"))
+    before = files.read_bytes(http["conf_path"])
+    return Conf(http["conf_path"], before, content,
+                files.file_needs_update(http["conf_path"], content, nginx.CONF_MODE))
+
+
+def managed_paths(options: t.Optional[t.Dict[str, t.Any]]) -> t.List[str]:
+    """The files this nginx option owns: the TLS file and the port-80 file, when given."""
+    options = options or {}
+    return [path for path in (options.get("conf_path"), (options.get("http_server") or {}).get("conf_path"))
+            if path]
 
 
 def write(conf: Conf, backup: bool) -> None:
@@ -110,35 +149,39 @@ def _log_note(options: t.Dict[str, t.Any], offset: int = 0) -> str:
     return "; error log %s: %s" % (options["error_log"], " | ".join(tail)) if tail else ""
 
 
-def _restored_note(restored: t.Sequence[str]) -> str:
+def restored_note(restored: t.Sequence[str]) -> str:
     return "; restored %s" % ", ".join(restored) if restored else "; nothing to restore"
 
 
-def test_and_reload(options: t.Dict[str, t.Any], undo: Undo) -> t.Tuple[bool, bool]:
+def test_and_reload(options: t.Dict[str, t.Any], undo: Undo, server: str = "nginx",
+                    late_errors: bool = True) -> t.Tuple[bool, bool]:
     """Run the test, then the reload command; on a failure call ``undo`` (which puts the previous
-    files back), reload those after a failed reload, and raise TargetError. Returns (tested, reloaded)."""
+    files back), reload those after a failed reload, and raise TargetError. Returns (tested, reloaded).
+    ``server`` names the server in messages; ``late_errors`` reads nginx's error log for an
+    ``[emerg]`` line after a reload that exited 0."""
     tested = reloaded = False
     start = nginx.log_size(options.get("error_log"))  # the message quotes what nginx logs from here
     if options.get("test_command"):
         outcome = commands.run(options["test_command"])
         if outcome.rc != 0:
             restored = undo()
-            raise TargetError("nginx configuration test failed: %s%s%s"
-                              % (_text(outcome), _log_note(options, start), _restored_note(restored)),
+            raise TargetError("%s configuration test failed: %s%s%s"
+                              % (server, _text(outcome), _log_note(options, start), restored_note(restored)),
                               rc=outcome.rc, stderr=outcome.stderr, restored=restored)
         tested = True
     if options.get("reload_command"):
         offset = nginx.log_size(options.get("error_log"))
         outcome = commands.run(options["reload_command"])
-        late = nginx.reload_error(options.get("error_log"), offset) if outcome.rc == 0 else None
+        late = nginx.reload_error(options.get("error_log"), offset) \
+            if outcome.rc == 0 and late_errors else None
         if outcome.rc != 0 or late:
             restored = undo()
             again = commands.run(options["reload_command"])
             note = ("; reloaded the previous configuration" if again.rc == 0 else
                     "; reloading the previous configuration failed too (rc=%d): %s" % (again.rc, _text(again)))
-            raise TargetError("nginx reload failed (rc=%d): %s%s%s%s%s"
-                              % (outcome.rc, _text(outcome), "; nginx logged: " + late if late else "",
-                                 _log_note(options, start), _restored_note(restored), note),
+            raise TargetError("%s reload failed (rc=%d): %s%s%s%s%s"
+                              % (server, outcome.rc, _text(outcome), "; nginx logged: " + late if late else "",
+                                 _log_note(options, start), restored_note(restored), note),
                               rc=outcome.rc, stderr=outcome.stderr, restored=restored)
         reloaded = True
     return tested, reloaded
@@ -161,10 +204,10 @@ def rollback(conf_path: str, dry_run: bool) -> bool:
     return False
 
 
-def reload_after_rollback(options: t.Dict[str, t.Any]) -> bool:
+def reload_after_rollback(options: t.Dict[str, t.Any], server: str = "nginx") -> bool:
     """Test (when asked) and reload the restored configuration; TargetError with its stderr."""
-    for key, what in (("test_command", "nginx configuration test failed after the rollback"),
-                      ("reload_command", "nginx reload failed after the rollback")):
+    for key, what in (("test_command", "%s configuration test failed after the rollback" % server),
+                      ("reload_command", "%s reload failed after the rollback" % server)):
         if options.get(key):
             outcome = commands.run(options[key])
             if outcome.rc != 0:

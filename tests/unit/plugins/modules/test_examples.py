@@ -19,7 +19,7 @@ NAMES = sorted(n[:-3] for n in os.listdir(MODULES) if n.endswith(".py") and n !=
 # Jinja words that are not variables: filters, tests, keywords, lookups.
 NOT_VARIABLES = {"map", "attribute", "lookup", "dict2items", "items2dict", "selectattr", "in",
                  "if", "else", "not", "and", "or", "none", "true", "false", "omit", "default", "list",
-                 "length", "join"}
+                 "length", "join", "b64decode", "from_json"}
 # Variables Ansible defines for every host (magic and connection variables).
 MAGIC = {"inventory_hostname", "ansible_host", "hostvars", "groups", "ansible_play_hosts",
          "ansible_play_hosts_all", "ansible_check_mode", "play_hosts"}

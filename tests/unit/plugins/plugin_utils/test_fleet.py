@@ -47,7 +47,9 @@ def plan(inputs=None, nodes=None, hosts=None):
 
 # ------------------------------------------------------------------------------- node settings
 @pytest.mark.parametrize("over, problem", [
-    ({"target": "apache"}, "certfleet_target: 'apache' is not one of"),
+    ({"target": "lighttpd"}, "certfleet_target: 'lighttpd' is not one of"),
+    ({"deploy_hooks": "reload"}, "certfleet_deploy_hooks: 'reload' must be a list of commands"),
+    ({"apache_conf_file": "a/b"}, "certfleet_apache_conf_file: 'a/b' must be a plain file name"),
     ({"verify_port": "https"}, "certfleet_verify_port: 'https' is not a port number"),
     ({"http_port": 70000}, "certfleet_node_http_port: 70000 is not a port number"),
     ({"nginx_conf_file": "../x.conf"}, "certfleet_nginx_conf_file: '../x.conf' must be a plain file name"),
@@ -105,7 +107,7 @@ def test_plan_expands_groups_and_targets():
      ["k: key_type 'dsa' is not one of"]),
     ({"certificates": [{"name": "e", "identifiers": []}]}, ["e: identifiers must be a non-empty list"]),
     ({"certificates": ["x"]}, ["certfleet_certificates[0] must be a dict"]),
-    ({"challenge_hosts": ["web", "ghost"]}, ["certfleet_challenge_hosts names hosts that are not in this play: ghost"]),
+    ({"challenge_hosts": ["web", "ghost"]}, ["certfleet_challenge_hosts names hosts that are not in the inventory: ghost"]),
 ])
 def test_plan_problems(inputs, problems):
     got = plan(inputs)["problems"]
@@ -418,6 +420,196 @@ def test_plan_is_not_mutated():
     assert inputs == INPUTS
 
 
+# ------------------------------------------------------------------------------- http-01 mode, port 80
+THUMB = "t" * 43
+LB_FRONTEND = dict(NODES, lb1=settings(target="haproxy", address="127.0.0.10", webroot=None,
+                                       haproxy_http_frontend="http_in"))
+
+
+def test_stateless_nginx_challenge_hosts_get_a_port_80_block_without_webroot():
+    nodes = dict(NODES, web1=settings(webroot=None), web2=settings(address="127.0.0.12", webroot=None))
+    result = plan({"http01_mode": "stateless"}, nodes)
+    assert result["problems"] == [] and result["stateless"] and result["http01_mode"] == "stateless"
+    assert sorted(result["http_servers"]) == ["web1", "web2"]
+    items = fleet.http_server_items(result, "web2", THUMB)
+    assert items["haproxy"] is None
+    assert items["nginx"] == {
+        "address": "127.0.0.12", "test_command": "nginx -t", "reload_command": "nginx -s reload",
+        "http_server": {"conf_path": "/etc/nginx/conf.d/certfleet-http.conf",
+                        "server_names": ["www.example.test", "example.test", "lb.example.test",
+                                         "raw.example.test"],
+                        "port": 80, "redirect_https": False, "stateless_thumbprint": THUMB, "webroot": None}}
+    # no thumbprint (nothing was due, the CA was not asked): a stateless block is not written
+    assert fleet.http_server_items(result, "web2", None) == {"nginx": None, "haproxy": None}
+    probe = fleet.stateless_probe(result, THUMB)
+    assert [p["identifier"] for p in probe] == ["www.example.test", "example.test", "lb.example.test",
+                                                "raw.example.test"]
+    assert probe[0]["content"] == fleet.STATELESS_PROBE_TOKEN + "." + THUMB
+    assert probe[0]["path"] == ".well-known/acme-challenge/" + fleet.STATELESS_PROBE_TOKEN  # as order returns it
+    assert fleet.stateless_probe(plan(), THUMB) == []
+
+
+def test_stateless_on_haproxy_needs_its_frontend_and_writes_the_rule():
+    result = plan({"http01_mode": "stateless", "challenge_hosts": ["lb"]}, LB_FRONTEND)
+    assert result["problems"] == [] and list(result["http_servers"]) == ["lb1"]
+    assert fleet.http_server_items(result, "lb1", THUMB)["haproxy"] == {
+        "config": "/etc/haproxy/haproxy.cfg", "config_files": ["/etc/haproxy/haproxy.cfg"],
+        "frontend": "http_in", "thumbprint": THUMB}
+    assert plan({"http01_mode": "stateless", "challenge_hosts": ["lb"]})["problems"] == [
+        "lb1: certfleet_haproxy_http_frontend is not set (the frontend of port 80 that answers stateless http-01)"]
+
+
+@pytest.mark.parametrize("node, message", [
+    (settings(target="traefik"), "stateless http-01 cannot run on Traefik"),
+    (settings(target="files"), "certfleet_target files: the role does not manage this node's port 80"),
+    (settings(nginx_conf_dir=None), "certfleet_nginx_conf_dir is not set (the role's port-80 server block"),
+])
+def test_stateless_refuses_challenge_hosts_that_cannot_answer(node, message):
+    got = plan({"http01_mode": "stateless"}, dict(NODES, web1=node))["problems"]
+    assert len(got) == 1 and got[0].startswith("web1: " + message), got
+
+
+def test_mode_must_be_known_and_dns01_needs_no_port_80():
+    assert plan({"http01_mode": "stateful"})["problems"] == [
+        "certfleet_http01_mode 'stateful' is not one of files, stateless"]
+    dns = [{"name": "w", "identifiers": ["*.a.test"], "challenge": "dns-01", "install_hosts": ["web"]}]
+    result = plan({"http01_mode": "stateless", "certificates": dns, "dns_provider": "rfc2136",
+                   "challenge_hosts": ["web", "elsewhere"]})
+    assert result["problems"] == [] and not result["stateless"] and result["http_servers"] == {}
+
+
+def test_redirect_block_in_files_mode_serves_the_webroot_and_is_checked_from_outside():
+    result = plan({"nginx_http_redirect": True})
+    assert sorted(result["http_servers"]) == ["web1", "web2"]   # not lb1 (HAProxy)
+    http = fleet.http_server_items(result, "web1", None)["nginx"]["http_server"]
+    assert http["webroot"] == "/var/www" and http["redirect_https"] and http["stateless_thumbprint"] is None
+    checks = fleet.http_redirect_checks(result, ["web1", "lb1"])
+    assert checks[0] == {"node": "web1", "name": "www.example.test", "url": "http://127.0.0.11:80/",
+                         "status": [301], "location": "https://www.example.test/"}
+    assert checks[1]["status"] == [200, 404] and checks[1]["location"] is None
+    assert len(checks) == 8   # every http-01 name on a challenge host, two checks each
+    stateless = plan({"nginx_http_redirect": True, "http01_mode": "stateless"},
+                     dict(NODES, lb1=LB_FRONTEND["lb1"]))
+    assert fleet.http_redirect_checks(stateless, ["web1"])[1]["status"] == [200]
+
+
+SLICED = {"web2": {"address": "127.0.0.12", "http_port": 80, "webroot": "/srv/www2"}}
+
+
+def test_a_slice_puts_the_tokens_on_the_challenge_hosts_of_other_slices():
+    result = fleet.build_plan(INPUTS, GROUPS, ["web1", "lb1"], NODES, run_id="r", outside=SLICED)
+    assert result["problems"] == []
+    assert result["challenge_nodes"] == [{"name": "web1", "address": "127.0.0.11", "port": 80},
+                                         {"name": "web2", "address": "127.0.0.12", "port": 80}]
+    assert result["challenge_outside"] == [{"name": "web2", "address": "127.0.0.12", "port": 80,
+                                            "webroot": "/srv/www2"}]
+
+
+def test_a_slice_without_the_webroot_of_the_others_names_stateless_and_dns01():
+    outside = {"web2": {"address": "127.0.0.12", "http_port": None, "webroot": None}}
+    got = fleet.build_plan(INPUTS, GROUPS, ["web1", "lb1"], NODES, run_id="r", outside=outside)["problems"]
+    assert len(got) == 1 and "web2 are outside this play" in got[0]
+    assert "certfleet_http01_mode: stateless or dns-01" in got[0]
+    report = fleet.build_plan(dict(INPUTS, entry="report"), GROUPS, ["web1", "lb1"], NODES, outside=outside)
+    assert report["problems"] == []   # the report issues nothing
+    stateless = fleet.build_plan(dict(INPUTS, http01_mode="stateless"), GROUPS, ["web1", "lb1"],
+                                 dict(NODES, web1=settings(webroot=None)), run_id="r", outside=outside)
+    assert stateless["problems"] == [] and stateless["challenge_outside"][0]["port"] == 80
+
+
+def test_the_gate_names_the_failed_item_of_a_loop():
+    looped = {"failed": True, "msg": "One or more items failed",
+              "results": [{"item": {"name": "web2"}, "changed": True},
+                          {"item": {"name": "web3"}, "unreachable": True, "msg": "ssh: timeout"}]}
+    assert fleet.store_step_failure({"the tokens": looped}) == \
+        "the tokens (web3): the store host was unreachable (ssh: timeout)"
+
+
+# ------------------------------------------------------------------------------- apache, hooks
+APACHE_NODES = dict(NODES, web2=settings(target="apache", address="127.0.0.30", nginx_conf_dir=None, apache_conf_dir="/etc/apache2/sites-enabled",
+                                         apache_test_cmd="apachectl configtest", apache_reload_cmd="apachectl graceful",
+                                         apache_vhost_extra="DocumentRoot /srv", deploy_hooks=["systemctl reload postfix"]))
+HOOKED = [dict(CERTS[0], deploy_hooks=[{"command": "make-p12", "shell": True}], apache_vhost_extra="Header set X 1"),
+          CERTS[1], CERTS[2]]
+
+
+def test_install_items_apache_node_with_hooks():
+    p = plan({"certificates": HOOKED}, nodes=APACHE_NODES)
+    assert p["problems"] == []
+    assert p["nodes"]["web2"]["certificates"] == [{"name": "www", "target": "apache", "dest": "/etc/certfleet/certs/www"}]
+    ci = fleet.install_items(p, "web2", BUNDLES)["cert_install"]
+    www = ci["certificates"][0]
+    assert www["apache_vhost"] == {"server_names": ["www.example.test", "example.test"],
+                                   "extra": "DocumentRoot /srv\nHeader set X 1"}
+    assert "nginx_server" not in www and www["deploy_hooks"] == [{"command": "make-p12", "shell": True}]
+    assert ci["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf", "address": "127.0.0.30",
+                            "port": 443, "test_command": "apachectl configtest", "reload_command": "apachectl graceful"}
+    assert ci["nginx"] is None and ci["deploy_hooks"] == ["systemctl reload postfix"]
+    web1 = fleet.install_items(p, "web1", BUNDLES)["cert_install"]
+    assert web1["apache"] is None and web1["certificates"][0]["deploy_hooks"] == [{"command": "make-p12", "shell": True}]
+    endpoints = fleet.node_endpoints(p, "web2")
+    assert [(e["host"], e["target"]) for e in endpoints] == [("127.0.0.30", "apache")] * 2
+
+
+def test_apache_without_conf_dir_and_a_host_name_address():
+    nodes = dict(NODES, web2=settings(target="apache", address="web2.example", apache_reload_cmd="apachectl graceful"))
+    ci = fleet.install_items(plan(nodes=nodes), "web2", BUNDLES)["cert_install"]
+    assert ci["certificates"][0]["apache_loads"] is True and "apache_vhost" not in ci["certificates"][0]
+    assert ci["apache"] == {"reload_command": "apachectl graceful"}
+    nodes["web2"] = settings(target="apache", address="web2.example", apache_conf_dir="/c", apache_reload_cmd="r")
+    assert "address" not in fleet.install_items(plan(nodes=nodes), "web2", BUNDLES)["cert_install"]["apache"]
+
+
+@pytest.mark.parametrize("certs, node, problem", [
+    ([dict(CERTS[0], deploy_hooks="x")], None, "www: deploy_hooks 'x' must be a list of commands"),
+    ([CERTS[0], dict(CERTS[1], deploy_hooks=["x"])], None, "lb: deploy_hooks run with the targets nginx, files, apache"),
+    ([CERTS[0]], settings(target="apache"), "web2: certfleet_apache_reload_cmd is not set"),
+])
+def test_apache_and_hook_problems(certs, node, problem):
+    nodes = dict(NODES, web2=node) if node else NODES
+    problems = plan({"certificates": certs}, nodes=nodes)["problems"]
+    assert any(p.startswith(problem) for p in problems), problems
+
+
+def test_verdict_apache_rollback_carries_hooks_and_commit():
+    p = plan({"certificates": HOOKED}, nodes=APACHE_NODES)
+    installed = {"cert_install": {"certificates": [{"name": "www", "changed": True, "dest": "/etc/certfleet/certs/www"}],
+                                  "apache": {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf", "changed": True}}}
+    verdict = fleet.node_verdict(p, "web2", [], installed, failed=True)
+    rollback = verdict["rollback"]["cert_install"]
+    assert rollback["certificates"] == [{"name": "www", "dest": "/etc/certfleet/certs/www",
+                                         "deploy_hooks": [{"command": "make-p12", "shell": True}]}]
+    assert rollback["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf",
+                                  "reload_command": "apachectl graceful", "test_command": "apachectl configtest"}
+    assert rollback["nginx"] is None and rollback["deploy_hooks"] == ["systemctl reload postfix"]
+    verdict = fleet.node_verdict(p, "web2", [], installed)
+    assert verdict["commit"]["cert_install"]["apache"] == {"conf_path": "/etc/apache2/sites-enabled/certfleet.conf"}
+
+
+def test_rollback_report_apache_and_hooks():
+    report = fleet.rollback_report({"cert_install": {
+        "certificates": [{"name": "www", "rolled_back": True}], "apache": {"restored": True, "reloaded": True},
+        "deploy_hooks": [{"ok": True}]}})
+    assert report == ("Rollback: rolled back www to the previous files; restored the previous Apache virtual hosts; "
+                      "reloaded Apache httpd; ran 1 deploy hook(s) on the previous files.")
+
+
+def test_report_rows_threshold_groups_and_store_match():
+    p = plan()
+    checks = fleet.report_checks(p, ["web1", "web2"])
+    answers = served(("127.0.0.11", "www.example.test", "aa"), ("127.0.0.12", "www.example.test", "aa"),
+                     ("127.0.0.11", "example.test", "aa"), ("127.0.0.12", "example.test", "aa"))
+    for e in answers["endpoints"]:
+        e.update(names=["www.example.test", "example.test"], days_left=30.0 if e["host"] == "127.0.0.11" else 9.5)
+    groups = fleet.node_groups(GROUPS, HOSTS)
+    assert groups == {"web1": ["web"], "web2": ["web"], "lb1": ["lb"]}
+    rows = fleet.report_rows(checks, answers, {"www": {"serial": "aa"}}, min_days=14, groups=groups)
+    flagged = [(r["node"], r["flags"]) for r in rows if r["flags"]]
+    assert flagged == [("web2", ["expires in 9.5 days (under 14)"])] * 2
+    assert all(r["matches_store"] is True and r["consistent"] and r["groups"] == ["web"] for r in rows)
+    assert rows[0]["target"] == "nginx"
+    unknown = fleet.report_rows(checks, answers, {})
+    assert all(r["matches_store"] is None and r["flags"] == [] for r in unknown)
 # ------------------------------------------------------------------------------- decommissioning
 OLD = {"name": "old", "identifiers": ["old.example.test"], "install_hosts": ["web", "lb"], "state": "absent",
        "revoke": True}

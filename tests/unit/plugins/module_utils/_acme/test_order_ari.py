@@ -15,7 +15,7 @@ from ansible_collections.certfleet.acme.plugins.module_utils._common.errors impo
 from ansible_collections.certfleet.acme.plugins.module_utils._common.times import iso
 from ansible_collections.certfleet.acme.plugins.module_utils._acme import ari
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.orders import (
-    ALREADY_REPLACED, OrderRunner, Want, renewal_decision)
+    ALREADY_REPLACED, NOT_THE_REQUESTER, OrderRunner, Want, renewal_decision)
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 UTC = datetime.timezone.utc
@@ -73,14 +73,14 @@ class OrderingConn(object):
     account_uri = "https://ca.example/acct/1"
     directory = {}
 
-    def __init__(self, refuse_replaces=False):
-        self.sent, self.refuse_replaces = [], refuse_replaces
+    def __init__(self, refuse_replaces=False, error=ALREADY_REPLACED):
+        self.sent, self.refuse_replaces, self.error = [], refuse_replaces, error
 
     def new_order(self, identifiers, profile=None, replaces=None):
         self.sent.append(replaces)
         if replaces and self.refuse_replaces:
-            raise ProtocolError("ACME server refused a new order: alreadyReplaced: replaced",
-                                acme_error={"type": ALREADY_REPLACED, "detail": "replaced"})
+            raise ProtocolError("ACME server refused a new order: refused: replaced",
+                                acme_error={"type": self.error, "detail": "replaced"})
         return "https://ca.example/order/1", types.SimpleNamespace(status=types.SimpleNamespace(name="ready"),
                                                                    authorizations=[])
 
@@ -125,9 +125,10 @@ def test_a_passed_window_renews_with_replaces(tmp_path):
     assert store.read_pending("ari-one")[0]["replaces"] == cid
 
 
-def test_already_replaced_orders_again_without_replaces(tmp_path):
+@pytest.mark.parametrize("error", [ALREADY_REPLACED, NOT_THE_REQUESTER])   # NOT_THE_REQUESTER: a new account
+def test_already_replaced_orders_again_without_replaces(tmp_path, error):
     store, cid = stored(tmp_path)
-    conn = OrderingConn(refuse_replaces=True)
+    conn = OrderingConn(refuse_replaces=True, error=error)
     run = runner(store, CA(window(NOW - 2 * DAY, NOW - DAY)), conn)
     result = run.run_all([want()], run.prepare)[0]
     assert conn.sent == [cid, None] and result["status"] == "pending" and result["replaces"] is None

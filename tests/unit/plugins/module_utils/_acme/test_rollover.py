@@ -114,8 +114,8 @@ def test_rollover_to_given_key_then_nothing_to_do(store, ca):
     changed, result = account.ensure_account(params(new_key_content=pem), True, store)
     assert changed and result["rolled_over"] and ca.key_changes == 0, "check mode asks nothing"
     assert keys.spki_sha256(stored_key(store)) == keys.spki_sha256(old)
-    assert result["diff"]["before"]["key_thumbprint"] == rollover.thumbprint(old)
-    assert result["diff"]["after"]["key_thumbprint"] == rollover.thumbprint(keys.load_key(pem))
+    assert result["diff"]["before"]["key_thumbprint"] == keys.jwk_thumbprint(old)
+    assert result["diff"]["after"]["key_thumbprint"] == keys.jwk_thumbprint(keys.load_key(pem))
 
     changed, result = account.ensure_account(params(new_key_content=pem), False, store)
     assert changed and result["rolled_over"] and ca.key_changes == 1
