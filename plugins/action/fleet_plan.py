@@ -78,11 +78,17 @@ class ActionModule(ActionBase):
 
     def _step_issued(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         issued = fleet.issued_state(args.get("planned"), args.get("issue"))
-        return {"certificates": issued, "bundle_names": fleet.bundle_names(issued)}
+        out = {"certificates": issued, "bundle_names": fleet.bundle_names(issued),
+               "absent_names": [c["name"] for c in (args.get("plan") or {}).get("absent") or []]}
+        if "decommissioned" in args:
+            gone = fleet.decommission_state(args.get("decommissioned"))
+            out.update(decommissioned=gone, revocations=fleet.revocations(args.get("plan") or {}, gone))
+        return out
 
     def _step_install(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
         host = task_vars.get("inventory_hostname")
-        items = fleet.install_items(args["plan"], host, (args.get("bundles") or {}).get("bundles") or [])
+        items = fleet.install_items(args["plan"], host, (args.get("bundles") or {}).get("bundles") or [],
+                                    decommissioned=args.get("decommissioned") or {})
         return {"items": items}
 
     def _step_http_server(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -92,8 +98,9 @@ class ActionModule(ActionBase):
                 "checks": fleet.http_redirect_checks(args["plan"], [host])}
 
     def _step_verify(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
-        checks = fleet.verify_checks(args["plan"], list(task_vars.get("ansible_play_hosts") or []),
-                                     args.get("issued") or {})
+        active = list(task_vars.get("ansible_play_hosts") or [])
+        checks = fleet.verify_checks(args["plan"], active, args.get("issued") or {}) + \
+            fleet.absent_checks(args["plan"], active, args.get("decommissioned") or {})
         return {"checks": checks, "endpoints": fleet.unique_endpoints(checks)}
 
     def _step_verdict(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
@@ -109,7 +116,8 @@ class ActionModule(ActionBase):
         rows = fleet.summary(args["plan"], args.get("planned"), args.get("issued") or {}, results,
                              list(task_vars.get("ansible_play_hosts") or []),
                              list(task_vars.get("ansible_play_hosts_all") or []),
-                             bool(task_vars.get("ansible_check_mode")), utcnow())
+                             bool(task_vars.get("ansible_check_mode")), utcnow(),
+                             decommissioned=args.get("decommissioned") or {})
         return {"summary": rows, "lines": fleet.summary_lines(rows), "table": fleet.summary_table(rows)}
 
     def _step_report(self, args: t.Dict[str, t.Any], task_vars: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:

@@ -41,7 +41,16 @@ options:
     description: Names of the certificates to read.
     type: list
     elements: str
-    required: true
+    default: []
+  decommission:
+    description:
+      - Names of certificates that are decommissioned (removed from every node). The store keeps
+        each set as a record and gets C(decommissioned_at) in its C(meta.json), once; a name the
+        store does not know is reported in RV(decommissioned) with RV(decommissioned[].known=false).
+      - In check mode nothing is recorded (the role reads what the store knows this way first).
+    type: list
+    elements: str
+    default: []
   directory_url:
     description:
       - Not used (the store is read, the CA is not contacted). Accepted so that C(module_defaults)
@@ -92,6 +101,19 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+decommissioned:
+  description: One entry per name of O(decommission), in the order given.
+  returned: success
+  type: list
+  elements: dict
+  contains:
+    name: {description: Certificate name., type: str, returned: always}
+    known: {description: Whether the store holds an issued certificate of that name., type: bool, returned: always}
+    serial: {description: Serial number (hex) of the stored certificate., type: str, returned: always}
+    revoked_at: {description: "When it was revoked, as the store recorded (null if not).", type: str, returned: always}
+    revocation_reason: {description: The recorded revocation reason., type: str, returned: always}
+    decommissioned_at: {description: "When it was decommissioned (ISO 8601, UTC); null in check mode for a first time.", type: str, returned: always}
+    changed: {description: Whether C(decommissioned_at) was (or would be) recorded by this run., type: bool, returned: always}
 bundles:
   description:
     - One entry per name, in the order given.
@@ -114,13 +136,16 @@ bundles:
 
 from ansible_collections.certfleet.acme.plugins.module_utils._common.module import run_module
 from ansible_collections.certfleet.acme.plugins.module_utils._acme.spec import ACME_OPTIONS, DEFAULT_STORE, check_libraries
-from ansible_collections.certfleet.acme.plugins.module_utils._store.bundle import read_bundles
+from ansible_collections.certfleet.acme.plugins.module_utils._store.bundle import decommission, read_bundles
 from ansible_collections.certfleet.acme.plugins.module_utils._store.store import Store
 
 
 def _run(module):
     check_libraries(module)
-    return False, {"bundles": read_bundles(Store(module.params["store_dir"]), module.params["names"])}
+    store, params = Store(module.params["store_dir"]), module.params
+    bundles = read_bundles(store, params["names"]) if params["names"] else []
+    changed, gone = decommission(store, params["decommission"], module.check_mode)
+    return changed, {"bundles": bundles, "decommissioned": gone}
 
 
 def main():
@@ -128,7 +153,8 @@ def main():
     spec = dict((name, dict(type=opts["type"], no_log=opts.get("no_log", False)))
                 for name, opts in ACME_OPTIONS.items())
     spec.update(store_dir=dict(type="path", default=DEFAULT_STORE),
-                names=dict(type="list", elements="str", required=True))
+                names=dict(type="list", elements="str", default=[]),
+                decommission=dict(type="list", elements="str", default=[]))
     run_module(spec, _run)
 
 

@@ -76,6 +76,12 @@ options:
           - The serial (hex) this endpoint should serve. Its result then has RV(endpoints[].matches),
             and an endpoint that serves another certificate is probed again (O(retries)).
         type: str
+      reject_serial:
+        description:
+          - The serial (hex) this endpoint must no longer serve (a decommissioned certificate).
+            Without O(endpoints[].expect_serial), RV(endpoints[].matches) is true when another
+            certificate (or none) answers, and an endpoint that still serves it is probed again.
+        type: str
   retries:
     description:
       - With O(endpoints), how many more rounds probe the endpoints whose served serial is not

@@ -340,6 +340,27 @@ options:
             description: Directives for the block, one per line (as O(nginx.server_extra)).
             type: str
             default: ''
+  absent:
+    description:
+      - Certificate sets to remove in the same call (O(state=present) only), for a certificate
+        that is decommissioned - the files of each set, their C(.certfleet-prev) backups and then
+        its directory (when nothing else is left in it).
+      - The nginx and Apache files are rendered from O(certificates) alone, so the C(server) block
+        (or C(<VirtualHost>)) of a removed set goes away with it. The test and reload of each
+        server (O(nginx), O(apache)) run when a set was removed; a failure puts every removed
+        file back, like any other change of the call. No deploy hook runs for a removed set.
+      - A set that is not there changes nothing. A name may not be in O(certificates) too.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Directory name of the set under O(dest_dir) (the rule of O(certificates[].name)).
+        type: str
+        required: true
+      dest:
+        description: Directory of the set, instead of O(dest_dir)/O(absent[].name).
+        type: path
   backup:
     description:
       - Copy the current files to C(<file>.certfleet-prev) before replacing them (and the nginx
@@ -427,8 +448,8 @@ options:
     default: []
   state:
     description:
-      - V(present) installs the given certificates (and the nginx and Apache files), then runs the
-        deploy hooks.
+      - V(present) installs the given certificates (and the nginx and Apache files), removes the
+        sets of O(absent), then runs the deploy hooks.
       - V(rollback) restores the C(.certfleet-prev) set of each named certificate and the nginx
         file's backup (removing the file if it did not exist before), then runs
         O(nginx.test_command) and O(nginx.reload_command) if anything was restored; the same for
@@ -511,6 +532,21 @@ EXAMPLES = r"""
       test_command: apachectl configtest
       reload_command: apachectl graceful
       error_log: /var/log/apache2/error.log
+- name: Decommission old.example.com - its files and server block go, nginx is tested and reloaded
+  certfleet.acme.cert_install:
+    certificates:
+      - name: www.example.com
+        cert: "{{ __bundles.bundles[0].cert }}"
+        chain: "{{ __bundles.bundles[0].chain }}"
+        privatekey: "{{ __bundles.bundles[0].privatekey }}"
+        nginx_server:
+          server_names: [www.example.com]
+    absent:
+      - name: old.example.com
+    nginx:
+      conf_path: /etc/nginx/conf.d/certfleet.conf
+      test_command: nginx -t
+      reload_command: systemctl reload nginx
 
 - name: Roll back the certificate and the server blocks and reload nginx (after a failed TLS check)
   certfleet.acme.cert_install:
@@ -685,6 +721,32 @@ apache:
     changed: true
     tested: true
     reloaded: true
+absent:
+  description: One entry per item of O(absent), in order (O(state=present)).
+  returned: O(state=present)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The O(absent[].name) of the item.
+      type: str
+      sample: old.example.com
+    dest:
+      description: Directory of the set.
+      type: str
+      sample: /etc/certfleet/certs/old.example.com
+    changed:
+      description: Whether files of the set were (or in check mode would be) removed.
+      type: bool
+    removed:
+      description: The files removed (or that would be), backups included.
+      type: list
+      elements: str
+      sample: [/etc/certfleet/certs/old.example.com/cert.pem]
+    previous_serial:
+      description: Serial of the certificate that was installed there, null if none.
+      type: str
+      sample: 03c1a9e0b2
 nginx:
   description: The nginx file, with O(nginx).
   returned: O(nginx) given

@@ -38,6 +38,25 @@ attributes:
   idempotent:
     support: full
 options:
+  absent:
+    description:
+      - Certificates to remove in the same call (O(state=present) only), for a certificate that
+        is decommissioned - the combined PEM file, its backup and its O(crt_list) line.
+      - After a removal C(haproxy -c) must pass, then HAProxy is reloaded gracefully (it reads a
+        C(crt) directory at start-up only, so a reload makes it forget the file). A failure puts
+        the files back (and reloads again after a failed reload).
+      - A file that is not there changes nothing. A name may not be in O(certificates) too.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of the certificate (the rule of O(certificates[].name)).
+        type: str
+        required: true
+      path:
+        description: The PEM file, instead of O(dest_dir)/C(<name>.pem).
+        type: path
   certificates:
     description:
       - The certificates to install (O(state=present)) or roll back (O(state=rollback)), all in
@@ -181,6 +200,29 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+absent:
+  description: One entry per item of O(absent), in order (O(state=present)).
+  returned: O(state=present)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The O(absent[].name) of the item.
+      type: str
+      sample: old.example.com
+    path:
+      description: The combined PEM file of the set.
+      type: str
+    changed:
+      description: Whether files of the set were (or in check mode would be) removed.
+      type: bool
+    removed:
+      description: The files removed (or that would be), backups included.
+      type: list
+      elements: str
+    previous_serial:
+      description: Serial of the certificate that was there, null if none.
+      type: str
 certificates:
   description: One entry per item of O(certificates).
   returned: success
@@ -258,6 +300,8 @@ def main() -> None:
              ssl_options=dict(type="str")),
         dest_dir=dict(type="path", default=haproxy.DEFAULT_DEST_DIR),
         crt_list=dict(type="path"),
+        absent=dict(type="list", elements="dict", default=[],
+                    options=dict(name=dict(type="str", required=True), path=dict(type="path"))),
         mode=dict(type="raw", default="0600"),
         config=dict(type="list", elements="path", default=list(haproxy.DEFAULT_CONFIG)),
         haproxy_path=dict(type="path", default="haproxy"),

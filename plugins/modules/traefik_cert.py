@@ -36,6 +36,21 @@ attributes:
   idempotent:
     support: full
 options:
+  absent:
+    description:
+      - Certificates to remove in the same call (O(state=present) only), for a certificate that
+        is decommissioned - their C(.crt) and C(.key) files and backups. The dynamic file is
+        rendered from O(certificates) alone, so their entries go; it is written first, so
+        Traefik forgets them before their files are removed.
+      - A file that is not there changes nothing. A name may not be in O(certificates) too.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Name of the certificate (the rule of O(certificates[].name)).
+        type: str
+        required: true
   certificates:
     description:
       - The certificates to install (O(state=present)) or roll back (O(state=rollback)), all in
@@ -144,6 +159,29 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+absent:
+  description: One entry per item of O(absent), in order (O(state=present)).
+  returned: O(state=present)
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: The O(absent[].name) of the item.
+      type: str
+      sample: old.example.com
+    path:
+      description: The certificate file of the set.
+      type: str
+    changed:
+      description: Whether files of the set were (or in check mode would be) removed.
+      type: bool
+    removed:
+      description: The files removed (or that would be), backups included.
+      type: list
+      elements: str
+    previous_serial:
+      description: Serial of the certificate that was there, null if none.
+      type: str
 certificates:
   description: One entry per item of O(certificates).
   returned: success
@@ -208,6 +246,7 @@ def main() -> None:
         dynamic_file=dict(type="path", default=traefik.DEFAULT_DYNAMIC_FILE),
         default_certificate=dict(type="str"),
         tls_options=dict(type="dict"),
+        absent=dict(type="list", elements="dict", default=[], options=dict(name=dict(type="str", required=True))),
         mode=dict(type="raw", default="0644"),
         log_path=dict(type="path"),
     )

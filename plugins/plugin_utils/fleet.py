@@ -34,6 +34,8 @@ DEFAULT_NGINX_HTTP_CONF_FILE = "certfleet-http.conf"
 STATELESS_PROBE_TOKEN = "certfleet-stateless-probe"
 KEY_TYPES = ("ec-p256", "ec-p384", "rsa-2048", "rsa-3072", "rsa-4096")
 WILDCARD_PROBE_LABEL = "certfleet-verify"
+STATES = ("present", "absent")
+REVOKE_REASONS = ("unspecified", "keyCompromise", "superseded", "cessationOfOperation")
 
 # Per-node settings: plan key -> (role variable, kind). The role passes each variable as it is
 # templated for that node; node_settings() checks and normalises them.
@@ -201,7 +203,9 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
         problems.extend(cert_problems)
         if cert:
             certs.append(cert)
-    problems.extend(_duplicates(certs))
+    absent = [c for c in certs if c["state"] == "absent"]
+    certs = [c for c in certs if c["state"] == "present"]
+    problems.extend(_duplicates(certs, absent))
     challenge_hosts = expand_hosts(inputs.get("challenge_hosts") or play_hosts, groups)
     mode = inputs.get("http01_mode") or "files"
     if mode not in HTTP01_MODES:
@@ -219,19 +223,12 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
         settings = nodes.get(host)
         if settings is None:
             continue
-        node_certs = []
-        for cert in certs:
-            if host not in cert["install_hosts"]:
-                continue
-            target = cert["target"] or settings["target"]
-            entry_ = {"name": cert["name"], "target": target}
-            if target in FILE_TARGETS:
-                entry_["dest"] = "%s/%s" % ((cert["dest_dir"] or settings["dest_dir"]).rstrip("/"),
-                                            cert["name"])
-            node_certs.append(entry_)
+        node_certs = [_node_entry(cert, settings) for cert in certs if host in cert["install_hosts"]]
         problems.extend("%s: %s" % (host, p) for p in _node_problems(
             entry, settings, node_certs, http01 and host in challenge_hosts and not stateless))
-        plan_nodes[host] = {"settings": settings, "certificates": node_certs}
+        plan_nodes[host] = {"settings": settings, "certificates": node_certs,
+                            "absent": [_node_entry(cert, settings) for cert in absent
+                                       if host in cert["install_hosts"]]}
     http_servers: t.Dict[str, t.Any] = {}
     for host, node in plan_nodes.items():
         server, server_problems = _http_server(host, node, certs, challenge_hosts if http01 else [],
@@ -247,6 +244,7 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
         "entry": entry,
         "problems": problems,
         "certificates": certs,
+        "absent": absent,
         "order_certificates": [_order_entry(c) for c in certs],
         "challenge_hosts": challenge_hosts,
         "challenge_nodes": [{"name": h, "address": plan_nodes[h]["settings"]["address"],
@@ -262,6 +260,15 @@ def build_plan(inputs: t.Mapping[str, t.Any], groups: t.Mapping[str, t.Sequence[
         "outside": outside,
         "nodes": plan_nodes,
     }
+
+
+def _node_entry(cert: t.Mapping[str, t.Any], settings: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    """Where one certificate goes on one node: its target (and directory for nginx and files)."""
+    target = cert["target"] or settings["target"]
+    out = {"name": cert["name"], "target": target}
+    if target in FILE_TARGETS:
+        out["dest"] = "%s/%s" % ((cert["dest_dir"] or settings["dest_dir"]).rstrip("/"), cert["name"])
+    return out
 
 
 def _outside_challenge_nodes(hosts: t.Sequence[str], outside: t.Mapping[str, t.Mapping[str, t.Any]],
@@ -415,7 +422,15 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
             not all(isinstance(i, str) and i.strip() for i in identifiers):
         problems.append("%s: identifiers must be a non-empty list of names" % name)
         identifiers = []
-    if challenge == "http-01":
+    state = raw.get("state") or "present"
+    if state not in STATES:
+        problems.append("%s: state %r is not one of %s" % (name, state, ", ".join(STATES)))
+    reason = raw.get("revoke_reason") or "cessationOfOperation"
+    if reason not in REVOKE_REASONS:
+        problems.append("%s: revoke_reason %r is not one of %s" % (name, reason, ", ".join(REVOKE_REASONS)))
+    if raw.get("revoke") and state != "absent":
+        problems.append("%s: revoke needs state absent (a certificate in use is not revoked)" % name)
+    if challenge == "http-01" and state == "present":
         problems.extend("%s: the wildcard %s needs dns-01, not http-01" % (name, i)
                         for i in identifiers if i.startswith("*"))
     target = raw.get("target") or None
@@ -446,15 +461,21 @@ def _certificate(raw: t.Any, index: int, inputs: t.Mapping[str, t.Any],
         "target": target,
         "dest_dir": raw.get("dest_dir") or None,
         "nginx_server_extra": raw.get("nginx_server_extra") or "",
+        "state": state,
+        "revoke": bool(raw.get("revoke", False)),
+        "revoke_reason": reason,
         "apache_vhost_extra": raw.get("apache_vhost_extra") or "",
         "deploy_hooks": deploy_hooks,
     }
     return cert, problems
 
 
-def _duplicates(certs: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
+def _duplicates(certs: t.Sequence[t.Mapping[str, t.Any]],
+                absent: t.Sequence[t.Mapping[str, t.Any]] = ()) -> t.List[str]:
+    """Names unique over all entries; identifiers over the present ones (a decommissioned
+    certificate's names may move to another certificate)."""
     problems = []
-    names = [c["name"] for c in certs]
+    names = [c["name"] for c in list(certs) + list(absent)]
     for name in sorted(set(n for n in names if names.count(n) > 1)):
         problems.append("certificate name %s is used more than once" % name)
     owners: t.Dict[str, t.List[str]] = {}
@@ -550,7 +571,8 @@ def _one_line(text: t.Any) -> str:
 
 # --------------------------------------------------------------------------------- install items
 def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.Mapping[str, t.Any]],
-                  check_mode: bool = False) -> t.Dict[str, t.Any]:
+                  check_mode: bool = False,
+                  decommissioned: t.Optional[t.Mapping[str, t.Mapping[str, t.Any]]] = None) -> t.Dict[str, t.Any]:
     """What the install modules get on ``host``: cert_install items (nginx and files), and
     haproxy_cert / traefik_cert items with the endpoints they verify. Only certificates with a
     bundle from the store (in check mode the ones still to be issued have none yet)."""
@@ -588,16 +610,53 @@ def install_items(plan: t.Mapping[str, t.Any], host: str, bundles: t.Sequence[t.
             files_items.append(item)
         else:
             proxy_items[entry["target"]].append(content)
+    removals = removal_items(node, decommissioned or {})
     nginx_names = [c["name"] for c in node["certificates"] if c["target"] == "nginx"]
     apache_names = [c["name"] for c in node["certificates"] if c["target"] == "apache"]
-    if files_items or settings["nginx_conf_dir"] or settings.get("apache_conf_dir"):
+    if files_items or settings["nginx_conf_dir"] or settings.get("apache_conf_dir") or removals["files"]:
         out["cert_install"] = {"certificates": files_items, "nginx": nginx_options(settings, nginx_names),
                                "apache": apache_options(settings, apache_names),
-                               "deploy_hooks": list(settings.get("deploy_hooks") or [])}
+                               "deploy_hooks": list(settings.get("deploy_hooks") or []),
+                               "absent": removals["files"]}
     for target, items in proxy_items.items():
-        if items:
+        if items or removals[target]:
             names = [i["name"] for i in items]
-            out[target] = {"certificates": items, "verify": proxy_verify(plan, host, names)}
+            out[target] = {"certificates": items, "verify": proxy_verify(plan, host, names),
+                           "absent": removals[target]}
+    return out
+
+
+def removal_items(node: t.Mapping[str, t.Any],
+                  decommissioned: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.Dict[str, t.List[t.Dict[str, t.Any]]]:
+    """The ``absent`` items of cert_install (nginx, files and apache: name and directory),
+    haproxy_cert and traefik_cert (name) on one node: the decommissioned certificates the store knows."""
+    out: t.Dict[str, t.List[t.Dict[str, t.Any]]] = {"files": [], "haproxy": [], "traefik": []}
+    for entry in node.get("absent") or []:
+        if not (decommissioned.get(entry["name"]) or {}).get("known"):
+            continue   # never issued here: nothing to remove
+        if entry["target"] in FILE_TARGETS:
+            out["files"].append({"name": entry["name"], "dest": entry["dest"]})
+        else:
+            out[entry["target"]].append({"name": entry["name"]})
+    return out
+
+
+def decommission_state(result: t.Optional[t.Mapping[str, t.Any]]) -> t.Dict[str, t.Dict[str, t.Any]]:
+    """cert_bundle's ``decommissioned`` entries keyed by certificate name."""
+    if not result or result.get("failed") or result.get("skipped"):
+        return {}
+    return dict((e["name"], dict(e)) for e in result.get("decommissioned") or [])
+
+
+def revocations(plan: t.Mapping[str, t.Any],
+                decommissioned: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """The revoke module's calls (name, reason): decommissioned certificates with ``revoke``
+    that the store knows and has not recorded as revoked."""
+    out = []
+    for cert in plan.get("absent") or []:
+        state = decommissioned.get(cert["name"]) or {}
+        if cert["revoke"] and state.get("known") and not state.get("revoked_at"):
+            out.append({"name": cert["name"], "reason": cert["revoke_reason"], "serial": state.get("serial")})
     return out
 
 
@@ -664,6 +723,29 @@ def proxy_verify(plan: t.Mapping[str, t.Any], host: str, names: t.Sequence[str])
 
 
 # --------------------------------------------------------------------------------- verification
+def absent_checks(plan: t.Mapping[str, t.Any], active_hosts: t.Sequence[str],
+                  decommissioned: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
+    """Every (node, decommissioned certificate, name) to check over TLS: the node must not serve
+    that certificate's serial any more (``rejected``). Target files are not checked."""
+    out = []
+    for host in active_hosts:
+        node = plan["nodes"].get(host)
+        if not node:
+            continue
+        for cert in plan.get("absent") or []:
+            serial = (decommissioned.get(cert["name"]) or {}).get("serial")
+            entry = [e for e in node.get("absent") or [] if e["name"] == cert["name"]]
+            if not serial or not entry or entry[0]["target"] == "files":
+                continue
+            for ident in cert["identifiers"]:
+                out.append({"node": host, "certificate": cert["name"], "identifier": ident,
+                            "target": entry[0]["target"], "expected": None, "rejected": serial,
+                            "endpoint": {"host": node["settings"]["address"],
+                                         "port": node["settings"]["verify_port"],
+                                         "server_name": probe_name(ident)}})
+    return out
+
+
 def verify_checks(plan: t.Mapping[str, t.Any], active_hosts: t.Sequence[str],
                   issued: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[t.Dict[str, t.Any]]:
     """Every (node, certificate, name) to check over TLS, with the serial it must serve."""
@@ -688,6 +770,8 @@ def unique_endpoints(checks: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[t.Dict
         endpoint = dict(check["endpoint"])
         if check.get("expected"):
             endpoint["expect_serial"] = check["expected"]
+        elif check.get("rejected"):
+            endpoint["reject_serial"] = check["rejected"]
         seen.setdefault(endpoint_key(endpoint), endpoint)
     return list(seen.values())
 
@@ -709,9 +793,18 @@ def check_results(checks: t.Sequence[t.Mapping[str, t.Any]],
                     "expected": check["expected"], "served": got.get("serial"),
                     "error": got.get("error"), "issuer": got.get("issuer"),
                     "not_after": got.get("not_after"), "days_left": got.get("days_left"),
-                    "alpn": got.get("alpn_protocol"),
-                    "ok": bool(got.get("serial")) and got.get("serial") == check["expected"]})
+                    "alpn": got.get("alpn_protocol"), "rejected": check.get("rejected"),
+                    "ok": _served_ok(check, got)})
     return out
+
+
+def _served_ok(check: t.Mapping[str, t.Any], got: t.Mapping[str, t.Any]) -> bool:
+    """A present certificate: its serial is served. A decommissioned one: its serial is not
+    (another certificate, or none, answers), and the endpoint was probed."""
+    if check.get("rejected"):
+        return got.get("error") != "not probed" and \
+            (got.get("serial") or "").lower() != str(check["rejected"]).lower()
+    return bool(got.get("serial")) and got.get("serial") == check["expected"]
 
 
 def misses(results: t.Sequence[t.Mapping[str, t.Any]], host: t.Optional[str] = None) -> t.List[str]:
@@ -720,8 +813,12 @@ def misses(results: t.Sequence[t.Mapping[str, t.Any]], host: t.Optional[str] = N
     for r in results:
         if r["ok"] or (host is not None and r["node"] != host):
             continue
-        what = ("served serial %s, expected %s" % (r["served"], r["expected"]) if r["served"]
-                else "no certificate: %s" % (r["error"] or "no answer"))
+        if r.get("rejected"):
+            what = ("still serves the decommissioned certificate (serial %s)" % r["rejected"]
+                    if r["error"] != "not probed" else "not probed")
+        else:
+            what = ("served serial %s, expected %s" % (r["served"], r["expected"]) if r["served"]
+                    else "no certificate: %s" % (r["error"] or "no answer"))
         out.append("%s (certificate %s): %s" % (r["identifier"], r["certificate"], what))
     return out
 
@@ -848,8 +945,10 @@ def rollback_report(rolled: t.Mapping[str, t.Optional[t.Mapping[str, t.Any]]]) -
 def summary(plan: t.Mapping[str, t.Any], planned: t.Optional[t.Mapping[str, t.Any]],
             issued: t.Mapping[str, t.Mapping[str, t.Any]], results: t.Sequence[t.Mapping[str, t.Any]],
             active_hosts: t.Sequence[str], play_hosts: t.Sequence[str], check_mode: bool,
-            now: datetime.datetime) -> t.List[t.Dict[str, t.Any]]:
-    """One row per certificate: what the run did and which nodes serve it."""
+            now: datetime.datetime,
+            decommissioned: t.Optional[t.Mapping[str, t.Mapping[str, t.Any]]] = None) -> t.List[t.Dict[str, t.Any]]:
+    """One row per certificate: what the run did and which nodes serve it (a decommissioned
+    one: ``removed``, and the nodes that still serve it as failed)."""
     plans = dict((c["name"], c) for c in (planned or {}).get("certificates") or [])
     rows = []
     for cert in plan["certificates"]:
@@ -890,7 +989,36 @@ def summary(plan: t.Mapping[str, t.Any], planned: t.Optional[t.Mapping[str, t.An
             "nodes_installed": None if check_mode else installed,
             "nodes_failed": None if check_mode else failed,
         })
+    rows.extend(_absent_row(cert, (decommissioned or {}).get(cert["name"]) or {}, plan, results,
+                            active_hosts, check_mode) for cert in plan.get("absent") or [])
     return rows
+
+
+def _absent_row(cert: t.Mapping[str, t.Any], state: t.Mapping[str, t.Any], plan: t.Mapping[str, t.Any],
+                results: t.Sequence[t.Mapping[str, t.Any]], active_hosts: t.Sequence[str],
+                check_mode: bool) -> t.Dict[str, t.Any]:
+    name = cert["name"]
+    targets = {}
+    for host in cert["install_hosts"]:
+        node = plan["nodes"].get(host)
+        targets[host] = cert["target"] or (node["settings"]["target"] if node else "nginx")
+    failed = sorted(set(r["node"] for r in results if r["certificate"] == name and not r["ok"]))
+    known = bool(state.get("known"))
+    action = ("would remove" if check_mode else "removed") if known else "none"
+    if not known:
+        reason = "decommissioned; not in the store, nothing to remove"
+    else:
+        reason = "decommissioned"
+        if cert["revoke"]:
+            reason += ", revoked (%s)" % cert["revoke_reason"] if not check_mode or state.get("revoked_at") \
+                else ", would revoke (%s)" % cert["revoke_reason"]
+    return {"name": name, "action": action, "reason": reason, "ari": None,
+            "identifiers": cert["identifiers"], "serial": state.get("serial"), "not_after": None,
+            "days_left": None, "issuer": None, "alpn": None, "install_hosts": cert["install_hosts"],
+            "targets": targets, "state": "absent",
+            "nodes_serving": None if check_mode else [],
+            "nodes_installed": None if check_mode else [],
+            "nodes_failed": None if check_mode else [h for h in failed if h in active_hosts]}
 
 
 def _status_text(row: t.Mapping[str, t.Any]) -> str:
@@ -905,6 +1033,12 @@ def summary_lines(rows: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
     out = []
     for row in rows:
         line = "%s: %s" % (row["name"], _status_text(row))
+        if row.get("state") == "absent":
+            line += "; serial %s" % (row["serial"] or "-") + "; names " + ", ".join(row["identifiers"])
+            if row["nodes_failed"]:
+                line += "; STILL SERVED by " + ", ".join(row["nodes_failed"])
+            out.append(line)
+            continue
         if row["serial"]:
             line += "; serial %s, expires %s (%d days)" % (row["serial"], (row["not_after"] or "")[:10],
                                                            int(row["days_left"] or 0))
@@ -1013,6 +1147,8 @@ def summary_table(rows: t.Sequence[t.Mapping[str, t.Any]]) -> t.List[str]:
         for host in row["install_hosts"]:
             if row["nodes_serving"] is None:
                 state = "check mode"
+            elif row.get("state") == "absent":
+                state = "STILL SERVES IT" if host in row["nodes_failed"] else "removed (TLS checked)"
             elif host in row["nodes_serving"]:
                 state = "serves it (TLS checked)"
             elif host in row["nodes_installed"]:

@@ -39,3 +39,31 @@ def read_bundles(store: Store, names: t.Sequence[str]) -> t.List[t.Dict[str, t.A
         bundles.append({"name": name, "cert": cert_pem, "chain": chain_pem or "", "privatekey": key_pem,
                         "serial": info["serial"], "names": info["names"], "not_after": iso(info["not_after"])})
     return bundles
+
+
+def decommission(store: Store, names: t.Sequence[str], check_mode: bool = False,
+                 now: t.Optional[str] = None) -> t.Tuple[bool, t.List[t.Dict[str, t.Any]]]:
+    """The store's record of certificates that are decommissioned: per name whether the store
+    knows it, its serial and revocation, and ``decommissioned_at`` (recorded once, in meta.json;
+    the set itself stays as a record). A name the store does not know is reported, not an error."""
+    out, changed = [], False
+    for name in names:
+        validate_certificate_name(name)
+        stored = store.read_set(name)
+        meta = stored["meta"]
+        if meta is None or not stored["cert"]:
+            out.append({"name": name, "known": False, "serial": None, "revoked_at": None,
+                        "revocation_reason": None, "decommissioned_at": None, "changed": False})
+            continue
+        serial = x509.parse_certificate_pem(stored["cert"])["serial"]
+        when = meta.get("decommissioned_at")
+        if not when:
+            changed = True
+            when = now or iso(utcnow())
+            if not check_mode:
+                when = store.record_revocation(name, {"decommissioned_at": when})["decommissioned_at"]
+        out.append({"name": name, "known": True, "serial": serial, "revoked_at": meta.get("revoked_at"),
+                    "revocation_reason": meta.get("revocation_reason"),
+                    "decommissioned_at": when if (meta.get("decommissioned_at") or not check_mode) else None,
+                    "changed": not meta.get("decommissioned_at")})
+    return changed, out

@@ -216,6 +216,16 @@ def describe_failures(results: t.Sequence[t.Dict[str, t.Any]]) -> str:
     return "; ".join(parts)
 
 
+def check_absent(params: t.Dict[str, t.Any], path_of: t.Callable[[t.Dict[str, t.Any]], str]) -> None:
+    """The names of ``absent`` are safe and none is installed by the same call."""
+    absent = params.get("absent") or []
+    check_names(absent)
+    present = dict((path_of(item), item["name"]) for item in params["certificates"])
+    for item in absent:
+        if item["name"] in present.values() or path_of(item) in present:
+            raise InputError("certificate %s is both installed and absent (%s)" % (item["name"], path_of(item)))
+
+
 def certificate_result(prep: install.Prepared, path: str, changed: bool,
                        previous: t.Dict[str, t.Any]) -> t.Dict[str, t.Any]:
     return {"name": prep.name, "changed": changed, "serial": prep.summary["serial"],

@@ -322,6 +322,52 @@ def install_present(params: t.Dict[str, t.Any], target: HAProxy, check_mode: boo
     return bool(reason), out
 
 
+def drop_crt_list_lines(existing: t.Optional[bytes], paths: t.Sequence[str]) -> t.Optional[bytes]:
+    """``existing`` without the lines of ``paths`` (matched by the first field); None when absent."""
+    if existing is None:
+        return None
+    kept = [line for line in existing.decode("utf-8").splitlines()
+            if not (line.split() and line.split()[0] in paths)]
+    return ("\n".join(kept) + "\n").encode("utf-8") if kept else b""
+
+
+def remove_absent(params: t.Dict[str, t.Any], target: HAProxy, check_mode: bool) -> t.Tuple[bool, t.List[t.Dict[str, t.Any]]]:
+    """The sets of ``absent``: their PEM files (and backups) and crt-list lines go, ``haproxy -c``
+    passes, a graceful reload makes HAProxy forget them (a ``crt`` directory is read at start-up
+    only). On a failure the files are put back and HAProxy reloaded with them again."""
+    results, removed = [], []  # type: t.List[t.Dict[str, t.Any]], t.List[str]
+    for item in params.get("absent") or []:
+        path = cert_path(item, params.get("dest_dir"))
+        existing = [p for p in (path, backup_of(path)) if os.path.lexists(p)]
+        removed += existing
+        results.append({"name": item["name"], "path": path, "changed": bool(existing), "removed": existing,
+                        "previous_serial": install.summary_of_file(path).get("serial")})
+    crt_list = params.get("crt_list")
+    list_data = drop_crt_list_lines(files.read_bytes(crt_list), [r["path"] for r in results]) \
+        if crt_list else None
+    list_changed = list_data is not None and list_data != files.read_bytes(crt_list)
+    if not (removed or list_changed) or check_mode:
+        return bool(removed or list_changed), results
+    order = removed + ([crt_list] if list_changed else [])
+    saved = deploy.snapshot(order)
+    try:
+        for path in removed:
+            files.remove_file(path)
+        if list_changed:
+            files.write_atomic(crt_list, list_data, 0o644)
+        target.validate()
+    except TargetError as exc:
+        deploy.restore(saved, order)
+        raise TargetError("%s. The removed files are back; HAProxy was not touched." % exc.msg.rstrip("."),
+                          **exc.details) from None
+    try:
+        target.reload()
+    except TargetError as exc:
+        deploy.restore(saved, order)
+        raise TargetError("%s; the removed files are back" % exc.msg, **exc.details) from None
+    return True, results
+
+
 def rollback(params: t.Dict[str, t.Any], target: HAProxy, check_mode: bool,
              want_diff: bool) -> t.Tuple[bool, t.Dict[str, t.Any]]:
     """Restore the saved set (``.certfleet-prev`` beside the files) and make HAProxy serve it."""
@@ -375,6 +421,7 @@ def check_params(params: t.Dict[str, t.Any]) -> None:
     if params.get("method") not in (None, "auto", "reload"):
         raise InputError("method must be auto or reload")
     deploy.check_names(params["certificates"])
+    deploy.check_absent(params, lambda item: cert_path(item, params.get("dest_dir")))
     files.key_file_mode(params.get("mode"), "the combined PEM file")
     for option in ("dest_dir", "crt_list"):
         if params.get(option):
@@ -402,4 +449,8 @@ def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = 
     if params.get("state") == "commit":
         sets = dict((item["name"], [cert_path(item, params.get("dest_dir"))]) for item in params["certificates"])
         return deploy.commit(sets, [params["crt_list"]] if params.get("crt_list") else [], check_mode, backup_of)
-    return install_present(params, target, check_mode, want_diff, now)
+    changed, out = install_present(params, target, check_mode, want_diff, now)
+    gone, out["absent"] = remove_absent(params, target, check_mode)
+    if gone and not out.get("method"):
+        out["method"] = "reload"
+    return changed or gone, out

@@ -38,6 +38,7 @@ _ARGUMENT_SPEC = {
         "port": {"type": "int", "default": 443},
         "server_name": {"type": "str"},
         "expect_serial": {"type": "str"},
+        "reject_serial": {"type": "str"},
     }},
     "retries": {"type": "int", "default": 0},
     "delay": {"type": "float", "default": 1},
@@ -151,13 +152,15 @@ def run(params: t.Dict[str, t.Any], now: t.Optional[datetime.datetime] = None,
                           % (len(failed), len(results), "; ".join(r["error"] for r in failed)),
                           endpoints=results, failed_count=len(failed))
     out = {"endpoints": results, "failed_count": len(failed)}  # type: t.Dict[str, t.Any]
-    if any(endpoint.get("expect_serial") for endpoint in endpoints):
+    if any(endpoint.get("expect_serial") or endpoint.get("reject_serial") for endpoint in endpoints):
         out["mismatch_count"] = sum(1 for result in results if result.get("matches") is False)
     return False, out
 
 
 def _matches(endpoint: t.Dict[str, t.Any], result: t.Dict[str, t.Any]) -> t.Optional[bool]:
-    want = endpoint.get("expect_serial")
+    want, refused = endpoint.get("expect_serial"), endpoint.get("reject_serial")
+    if refused and not want:
+        return (result.get("serial") or "").lower() != str(refused).lower()
     if not want:
         return None
     return (result.get("serial") or "").lower() == str(want).lower()

@@ -60,6 +60,10 @@ ARGUMENT_SPEC = dict(
         nginx_path=dict(type="path", default="nginx"),
     )),
     nginx=dict(type="dict", options=nginx_site.OPTIONS),
+    absent=dict(type="list", elements="dict", default=[], options=dict(
+        name=dict(type="str", required=True),
+        dest=dict(type="path"),
+    )),
     apache=dict(type="dict", options=apache_site.OPTIONS),
     deploy_hooks=dict(type="list", elements="raw", default=[]),
     backup=dict(type="bool", default=True),
@@ -287,6 +291,34 @@ def _sites(nginx_options: t.Optional[t.Dict[str, t.Any]], nginx_confs: t.Sequenc
     return sites
 
 
+class Removal(t.NamedTuple):
+    """What state=present does to one set named in ``absent``: the files it removes."""
+
+    name: str
+    dest: str
+    existing: t.List[str]
+    previous: t.Dict[str, t.Any]
+
+
+def removals(params: t.Dict[str, t.Any], present: t.Sequence[Prepared]) -> t.List[Removal]:
+    """The sets of ``absent``, checked (names, no overlap with a set installed by the same call),
+    each with the files (and backups) of it that exist."""
+    out = []
+    taken = dict((os.path.realpath(prep.dest), prep.name) for prep in present)
+    snippet = snippet_options(params)
+    for item in params.get("absent") or []:
+        name = validate_certificate_name(item.get("name"))
+        dest = item_dest(item, params.get("dest_dir"))
+        if name in taken.values() or os.path.realpath(dest) in taken:
+            raise InputError("certificate %s is both installed and absent (%s)" % (name, dest),
+                             certificate=name)
+        taken[os.path.realpath(dest)] = name
+        paths = [path for _key, path in sorted(item_paths(dest, snippet).items())]
+        existing = [p for path in paths for p in (path, files.backup_path(path)) if os.path.lexists(p)]
+        out.append(Removal(name, dest, existing, summary_of_file(item_paths(dest)["cert"])))
+    return out
+
+
 def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = False,
             now: t.Optional[datetime.datetime] = None) -> t.Tuple[bool, t.Dict[str, t.Any]]:
     """state=present: validate every item and the nginx file, then write them as one transaction
@@ -304,6 +336,7 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
             else nginx.detect_version(snippet.get("nginx_path") or "nginx")
         prepared = [with_snippet(prep, snippet, version) for prep in prepared]
     _check_unique([(prep.name, prep.dest) for prep in prepared])
+    gone = removals(params, prepared)
     servers = [server_of(item, prep, site) for item, prep in zip(params["certificates"], prepared)]
     conf = nginx_site.plan(site, [server for server in servers if server]) \
         if site and site.get("conf_path") else None
@@ -326,7 +359,7 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
     hook_results = []  # type: t.List[t.Dict[str, t.Any]]
     if not check_mode:
         done, hook_results = _transaction(plans, sites, modes, dir_mode, uid, gid,
-                                          bool(params.get("backup", True)))
+                                          bool(params.get("backup", True)), gone)
     tested, reloaded = done.get("nginx", (False, False))
     results = []
     diff = {"before": {}, "after": {}}  # type: t.Dict[str, t.Dict[str, t.Any]]
@@ -339,8 +372,13 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
         results.append(entry)
         diff["before"][plan.prep.name] = plan.previous
         diff["after"][plan.prep.name] = plan.prep.summary
-    out = {"certificates": results, "deploy_hooks": hook_results}  # type: t.Dict[str, t.Any]
-    changed = any(item["changed"] for item in results)
+    out = {"certificates": results, "deploy_hooks": hook_results, "absent": [
+        {"name": r.name, "dest": r.dest, "changed": bool(r.existing), "removed": r.existing,
+         "previous_serial": r.previous.get("serial")} for r in gone]}  # type: t.Dict[str, t.Any]
+    for removal in gone:
+        diff["before"][removal.name] = removal.previous
+        diff["after"][removal.name] = {}
+    changed = any(item["changed"] for item in results + out["absent"])
     if apache is not None:
         out["apache"] = dict(nginx_site.result(apache_conf, *done["apache"]), conf_path=apache_conf.path) \
             if apache_conf is not None else {"conf_path": None, "changed": False, "previous_content": None,
@@ -367,16 +405,19 @@ def install(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: boo
 
 
 def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict[str, int],
-                 dir_mode: int, uid: t.Optional[int], gid: t.Optional[int],
-                 backup: bool) -> t.Tuple[t.Dict[str, t.Tuple[bool, bool]], t.List[t.Dict[str, t.Any]]]:
-    """Write; test and reload each server that loads a changed file; run the deploy hooks of the
-    changed certificates. On any failure put every file this call touched (sets, backups, the
-    servers' files) back as it was, remove the directories it made, reload the servers again and
-    rerun the hooks that had succeeded (on the previous files). Returns ((tested, reloaded) per
-    server label, the hook results)."""
+                 dir_mode: int, uid: t.Optional[int], gid: t.Optional[int], backup: bool,
+                 gone: t.Sequence[Removal] = ()
+                 ) -> t.Tuple[t.Dict[str, t.Tuple[bool, bool]], t.List[t.Dict[str, t.Any]]]:
+    """Write, and remove the ``absent`` sets; test and reload each server that loads a changed
+    file (every server when a set was removed); run the deploy hooks of the changed certificates.
+    On any failure put every file this call touched (sets, backups, the servers' files) back as it
+    was, remove the directories it made, reload the servers again and rerun the hooks that had
+    succeeded (on the previous files). The directory of a removed set goes once all passed.
+    Returns ((tested, reloaded) per server label, the hook results)."""
     done = dict((site.label, (False, False)) for site in sites)
     work = [plan for plan in plans if plan.dir_changed or plan.pending]
-    if not work and not any(site.changed() for site in sites):
+    gone = [removal for removal in gone if removal.existing]
+    if not work and not gone and not any(site.changed() for site in sites):
         return done, []
     touched = []  # type: t.List[str]
     created = []  # type: t.List[str]
@@ -389,6 +430,7 @@ def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict
         for conf in site.confs:
             created += files.missing_dirs(os.path.dirname(conf.path))
             touched += nginx_site.touched_paths(conf.path)
+    touched += [path for removal in gone for path in removal.existing]
     saved = files.snapshot(touched)
 
     def undo() -> t.List[str]:
@@ -401,12 +443,14 @@ def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict
         for site in sites:
             for conf in site.confs:
                 nginx_site.write(conf, backup)
+        for path in (path for removal in gone for path in removal.existing):
+            files.remove_file(path)
     except BaseException:
         undo()
         raise
     reloaded_sites = []  # type: t.List[Site]
     for site in sites:
-        if site.changed() or any(site.loads(plan) for plan in work):
+        if gone or site.changed() or any(site.loads(plan) for plan in work):
             try:
                 done[site.label] = site.test_and_reload(site.options, undo)
             except TargetError:
@@ -414,7 +458,10 @@ def _transaction(plans: t.Sequence[Plan], sites: t.Sequence[Site], modes: t.Dict
                     _quiet_reload(other)
                 raise
             reloaded_sites.append(site)
-    return done, _run_hooks(work, reloaded_sites, undo)
+    results = _run_hooks(work, reloaded_sites, undo)
+    for removal in gone:  # empty now, unless something of someone else's is in it
+        files.remove_empty_dirs([removal.dest])
+    return done, results
 
 
 def _quiet_reload(site: Site) -> t.Optional[str]:

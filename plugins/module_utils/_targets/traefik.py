@@ -202,6 +202,7 @@ def rollback(params: t.Dict[str, t.Any], check_mode: bool, want_diff: bool,
 def check_params(params: t.Dict[str, t.Any]) -> None:
     """Every name and path, in every state, before any path is built."""
     deploy.check_names(params["certificates"])
+    deploy.check_absent(params, lambda item: pem_paths(item["name"], params.get("cert_dir"))[0])
     for option in ("cert_dir", "dynamic_file", "log_path"):
         if params.get(option):
             files.check_path(params[option], option)
@@ -220,4 +221,24 @@ def run(params: t.Dict[str, t.Any], check_mode: bool = False, want_diff: bool = 
         sets = dict((item["name"], list(pem_paths(item["name"], params.get("cert_dir"))))
                     for item in params["certificates"])
         return deploy.commit(sets, [params.get("dynamic_file") or DEFAULT_DYNAMIC_FILE], check_mode)
-    return install_present(params, check_mode, want_diff, probe, now)
+    changed, out = install_present(params, check_mode, want_diff, probe, now)
+    gone, out["absent"] = remove_absent(params, check_mode)
+    return changed or gone, out
+
+
+def remove_absent(params: t.Dict[str, t.Any], check_mode: bool) -> t.Tuple[bool, t.List[t.Dict[str, t.Any]]]:
+    """The PEM files (and backups) of the ``absent`` sets. The dynamic file, rendered from the
+    present certificates only, no longer names them (install_present wrote it first, so Traefik
+    has dropped them before their files go)."""
+    results = []
+    for item in params.get("absent") or []:
+        cert_file, key_file = pem_paths(item["name"], params.get("cert_dir"))
+        existing = [p for path in (cert_file, key_file) for p in (path, files.backup_path(path))
+                    if os.path.lexists(p)]
+        previous = install.summary_of_file(cert_file).get("serial")
+        if not check_mode:
+            for path in existing:
+                files.remove_file(path)
+        results.append({"name": item["name"], "path": cert_file, "changed": bool(existing),
+                        "removed": existing, "previous_serial": previous})
+    return any(r["changed"] for r in results), results

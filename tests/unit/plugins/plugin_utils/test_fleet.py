@@ -610,3 +610,60 @@ def test_report_rows_threshold_groups_and_store_match():
     assert rows[0]["target"] == "nginx"
     unknown = fleet.report_rows(checks, answers, {})
     assert all(r["matches_store"] is None and r["flags"] == [] for r in unknown)
+# ------------------------------------------------------------------------------- decommissioning
+OLD = {"name": "old", "identifiers": ["old.example.test"], "install_hosts": ["web", "lb"], "state": "absent",
+       "revoke": True}
+GONE = {"old": {"name": "old", "known": True, "serial": "0abc", "revoked_at": None}}
+
+
+def test_absent_certificate_is_not_ordered_and_gets_removal_items():
+    p = plan({"certificates": CERTS + [OLD]})
+    assert p["problems"] == [] and [c["name"] for c in p["order_certificates"]] == ["www", "lb", "raw"]
+    assert [c["name"] for c in p["absent"]] == ["old"] and p["absent"][0]["revoke_reason"] == "cessationOfOperation"
+    items = fleet.install_items(p, "web1", [], decommissioned=GONE)
+    assert items["cert_install"]["absent"] == [{"name": "old", "dest": "/etc/certfleet/certs/old"}]
+    assert items["cert_install"]["certificates"] == []  # no bundle: the block file is rendered without it
+    assert fleet.install_items(p, "lb1", [], decommissioned=GONE)["haproxy"]["absent"] == [{"name": "old"}]
+    # a name the store does not know: nothing to do, no error
+    unknown = {"old": {"name": "old", "known": False}}
+    assert fleet.install_items(p, "lb1", [], decommissioned=unknown)["haproxy"] is None
+    assert fleet.revocations(p, unknown) == []
+
+
+@pytest.mark.parametrize("entry, problem", [
+    (dict(OLD, state="gone"), "old: state 'gone' is not one of present, absent"),
+    (dict(OLD, revoke_reason="bored"), "old: revoke_reason 'bored' is not one of"),
+    ({"name": "x", "identifiers": ["x.test"], "revoke": True}, "x: revoke needs state absent"),
+    (dict(OLD, name="www"), "certificate name www is used more than once"),
+])
+def test_absent_input_problems(entry, problem):
+    assert any(p.startswith(problem) for p in plan({"certificates": CERTS + [entry]})["problems"])
+
+
+def test_absent_identifier_may_move_to_another_certificate():
+    assert plan({"certificates": CERTS + [dict(OLD, identifiers=["www.example.test"])]})["problems"] == []
+
+
+def test_absent_checks_want_the_serial_gone_and_revocation_once():
+    p = plan({"certificates": CERTS + [OLD]})
+    checks = fleet.absent_checks(p, HOSTS, GONE)
+    assert [(c["node"], c["rejected"]) for c in checks] == [("web1", "0abc"), ("web2", "0abc"), ("lb1", "0abc")]
+    assert fleet.unique_endpoints(checks)[0]["reject_serial"] == "0abc"
+    served = {"endpoints": [
+        {"host": "127.0.0.11", "port": 443, "server_name": "old.example.test", "serial": "0def"},
+        {"host": "127.0.0.12", "port": 443, "server_name": "old.example.test", "serial": "0abc"},
+        {"host": "127.0.0.10", "port": 443, "server_name": "old.example.test", "error": "handshake failed"}]}
+    results = fleet.check_results(checks, served)
+    assert [r["ok"] for r in results] == [True, False, True]
+    assert fleet.misses(results, "web2") == [
+        "old.example.test (certificate old): still serves the decommissioned certificate (serial 0abc)"]
+    assert fleet.revocations(p, GONE) == [{"name": "old", "reason": "cessationOfOperation", "serial": "0abc"}]
+    assert fleet.revocations(p, {"old": dict(GONE["old"], revoked_at="2026-12-01T00:00:00Z")}) == []
+    rows = fleet.summary(p, None, {}, results, HOSTS, HOSTS, False, NOW, decommissioned=GONE)
+    row = rows[-1]
+    assert (row["name"], row["action"], row["nodes_failed"]) == ("old", "removed", ["web2"])
+    assert "STILL SERVED by web2" in fleet.summary_lines(rows)[-1]
+    check_rows = fleet.summary(p, None, {}, [], HOSTS, HOSTS, True, NOW, decommissioned=GONE)
+    assert check_rows[-1]["action"] == "would remove"
+    unknown = fleet.summary(p, None, {}, [], HOSTS, HOSTS, False, NOW, decommissioned={})
+    assert unknown[-1]["action"] == "none"

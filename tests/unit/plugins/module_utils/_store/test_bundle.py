@@ -63,3 +63,20 @@ def test_missing_and_bad_names(store):
         read_bundles(store, ["../x"])
     with pytest.raises(InputError):
         read_bundles(store, [])
+
+
+def test_decommission_records_once_and_keeps_the_set(store):
+    from ansible_collections.certfleet.acme.plugins.module_utils._store.bundle import decommission
+    key = ec.generate_private_key(ec.SECP256R1())
+    store.write_cert("b", pem_key(key), certificate(key), "CHAIN\n", {"revoked_at": "2026-12-01T00:00:00Z"})
+    changed, got = decommission(store, ["b", "never"], check_mode=True, now="2026-12-02T00:00:00Z")
+    assert changed and got[0]["known"] and got[0]["decommissioned_at"] is None and got[0]["serial"] == "abc"
+    assert got[1] == {"name": "never", "known": False, "serial": None, "revoked_at": None,
+                      "revocation_reason": None, "decommissioned_at": None, "changed": False}
+    assert "decommissioned_at" not in store.read_set("b")["meta"]
+    changed, got = decommission(store, ["b"], now="2026-12-02T00:00:00Z")
+    assert changed and got[0]["decommissioned_at"] == "2026-12-02T00:00:00Z"
+    assert got[0]["revoked_at"] == "2026-12-01T00:00:00Z"
+    changed, got = decommission(store, ["b"], now="2026-12-03T00:00:00Z")
+    assert not changed and got[0]["decommissioned_at"] == "2026-12-02T00:00:00Z" and not got[0]["changed"]
+    assert store.read_set("b")["privkey"]  # the set stays, as the record

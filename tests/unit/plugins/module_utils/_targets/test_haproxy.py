@@ -395,3 +395,51 @@ def test_mode_change_alone_touches_no_haproxy(lb, ca, leaf):
     changed, result = _run(fake, runner, _params(cert_dir, [_item(leaf, ca)], mode="0400"))
     assert changed and result["method"] is None and len(runner.calls) == calls
     assert stat.S_IMODE(os.stat(str(cert_dir / "www.example.test.pem")).st_mode) == 0o400
+
+
+# --- absent (decommissioning) ---------------------------------------------------------------------
+def test_absent_removes_the_file_reloads_and_is_idempotent(lb, ca, leaf, pki):
+    fake, runner, cert_dir = lb
+    old = pki.make_cert(names=("old.example.test",), issuer=ca, serial=0x99)
+    _run(fake, runner, _params(cert_dir, [_item(leaf, ca), _item(old, ca, "old.example.test")]))
+    (cert_dir / haproxy.BACKUP_DIR).mkdir(exist_ok=True)
+    (cert_dir / haproxy.BACKUP_DIR / "old.example.test.pem").write_text("previous")
+    reloads = runner.reloads
+    params = _params(cert_dir, [_item(leaf, ca)], absent=[{"name": "old.example.test", "path": None}])
+    for check_mode, want in [(True, True), (False, True), (False, False), (True, False)]:
+        changed, result = _run(fake, runner, params, check_mode=check_mode)
+        assert changed is want, check_mode
+        gone = result["absent"][0]
+        assert gone["changed"] is want and gone["previous_serial"] == ("99" if want else None)
+        assert len(gone["removed"]) == (2 if want else 0)
+    assert not (cert_dir / "old.example.test.pem").exists()
+    assert not (cert_dir / haproxy.BACKUP_DIR / "old.example.test.pem").exists()
+    assert runner.reloads == reloads + 1
+    with pytest.raises(TargetError):
+        fake.probe("h", 443, "old.example.test")
+    assert fake.probe("h", 443, "www.example.test")
+
+
+def test_absent_failed_config_check_puts_the_file_back(lb, ca, leaf, pki):
+    fake, runner, cert_dir = lb
+    old = pki.make_cert(names=("old.example.test",), issuer=ca, serial=0x99)
+    _run(fake, runner, _params(cert_dir, [_item(leaf, ca), _item(old, ca, "old.example.test")]))
+    before = (cert_dir / "old.example.test.pem").read_bytes()
+    runner.check_fails = "[ALERT] unable to stat SSL certificate from file 'old.example.test.pem'"
+    reloads = runner.reloads
+    with pytest.raises(TargetError, match="The removed files are back; HAProxy was not touched"):
+        _run(fake, runner, _params(cert_dir, [_item(leaf, ca)], absent=[{"name": "old.example.test"}]))
+    assert (cert_dir / "old.example.test.pem").read_bytes() == before and runner.reloads == reloads
+
+
+def test_absent_and_present_at_once_is_refused(lb, ca, leaf):
+    fake, runner, cert_dir = lb
+    with pytest.raises(InputError, match="both installed and absent"):
+        _run(fake, runner, _params(cert_dir, [_item(leaf, ca)], absent=[{"name": "www.example.test"}]))
+    assert runner.calls == []
+
+
+def test_crt_list_lines_of_removed_files_go():
+    text = b"# ours\n/c/a.pem [alpn h2] a.test\n/c/b.pem\n"
+    assert haproxy.drop_crt_list_lines(text, ["/c/a.pem"]) == b"# ours\n/c/b.pem\n"
+    assert haproxy.drop_crt_list_lines(None, ["/c/a.pem"]) is None

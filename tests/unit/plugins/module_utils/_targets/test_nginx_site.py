@@ -291,3 +291,76 @@ def test_extra_lines_may_hold_whole_blocks_only(extra, ok):
     else:
         with pytest.raises(InputError):
             nginx.directive_lines(extra, "extra")
+
+
+# --------------------------------------------------------------------------- absent (decommissioning)
+def _two_sets(tmp_path, pki, ca):
+    """A node serving www and old through the nginx option (committed, no backups)."""
+    (tmp_path / "node").mkdir(exist_ok=True)
+    www = pki.make_cert(names=("www.example.test",), issuer=ca, serial=0x31)
+    old = pki.make_cert(names=("old.example.test",), issuer=ca, serial=0x32)
+    items = [_item(www, ca, "www", ["www.example.test"]), _item(old, ca, "old", ["old.example.test"])]
+    install.run(_params(tmp_path, items))
+    # a backup of old's previous set, which must go too
+    (tmp_path / "node" / "certs" / "old" / "privkey.pem.certfleet-prev").write_text("old key")
+    (tmp_path / "calls.log").unlink()
+    return www, old
+
+
+def test_absent_removes_the_set_and_its_block_in_one_call(tmp_path, pki, ca):
+    www, old = _two_sets(tmp_path, pki, ca)
+    old_dir = tmp_path / "node" / "certs" / "old"
+    conf = tmp_path / "node" / "conf.d" / "certfleet.conf"
+    params = _params(tmp_path, [_item(www, ca, "www", ["www.example.test"])])
+    params["absent"] = [{"name": "old", "dest": None}]
+    for check_mode, want in [(True, True), (False, True), (False, False), (True, False)]:
+        changed, result = install.run(params, check_mode=check_mode, want_diff=True)
+        assert changed is want, check_mode
+        gone = result["absent"][0]
+        assert (gone["name"], gone["changed"]) == ("old", want)
+        assert gone["previous_serial"] == ("32" if want else None)
+        assert result["diff"][0]["after"]["old"] == {}
+        if check_mode and want:
+            assert old_dir.exists() and str(old_dir / "privkey.pem.certfleet-prev") in gone["removed"]
+            assert _calls(tmp_path) == []
+    assert not old_dir.exists()
+    assert "old.example.test" not in conf.read_text() and "www.example.test" in conf.read_text()
+    assert _calls(tmp_path) == ["test-ok", "reload-ok"]  # once, for the one run that changed
+    assert (tmp_path / "node" / "certs" / "www" / "privkey.pem").exists()
+
+
+def test_absent_is_put_back_when_nginx_fails(tmp_path, pki, ca):
+    www, old = _two_sets(tmp_path, pki, ca)
+    before = _snapshot(tmp_path / "node")
+    params = _params(tmp_path, [_item(www, ca, "www", ["www.example.test"])],
+                     test_command=_script(tmp_path, "test-bad", "exit 1"))
+    params["absent"] = [{"name": "old", "dest": None}]
+    with pytest.raises(TargetError, match="nginx configuration test failed"):
+        install.run(params)
+    after = _snapshot(tmp_path / "node")
+    assert after == before
+
+
+def test_absent_unknown_set_changes_nothing(tmp_path, pki, ca):
+    www, old = _two_sets(tmp_path, pki, ca)
+    params = _params(tmp_path, [_item(www, ca, "www", ["www.example.test"]),
+                                _item(old, ca, "old", ["old.example.test"])])
+    params["absent"] = [{"name": "never-here", "dest": None}]
+    changed, result = install.run(params)
+    assert not changed and result["absent"] == [
+        {"name": "never-here", "dest": str(tmp_path / "node" / "certs" / "never-here"), "changed": False,
+         "removed": [], "previous_serial": None}]
+
+
+@pytest.mark.parametrize("absent, message", [
+    ([{"name": "www", "dest": None}], "both installed and absent"),
+    ([{"name": "../x", "dest": None}], "name"),
+])
+def test_absent_bad_input_changes_nothing(tmp_path, pki, ca, absent, message):
+    www, old = _two_sets(tmp_path, pki, ca)
+    before = _snapshot(tmp_path / "node")
+    params = _params(tmp_path, [_item(www, ca, "www", ["www.example.test"])])
+    params["absent"] = absent
+    with pytest.raises(InputError, match=message):
+        install.run(params)
+    assert _snapshot(tmp_path / "node") == before

@@ -172,3 +172,29 @@ def test_log_errors_reads_only_new_error_lines(tmp_path):
         handle.write("a INF fine\nb ERR new one\n{\"level\":\"error\",\"msg\":\"json\"}\n")
     assert traefik.log_errors(str(log), offset) == ["b ERR new one", '{"level":"error","msg":"json"}']
     assert traefik.log_errors(None, 0) == [] and traefik.log_errors(str(tmp_path / "none"), 0) == []
+
+
+def test_absent_drops_the_entry_and_the_files(tmp_path, ca, leaf, pki):
+    old = pki.make_cert(names=("old.example.test",), issuer=ca, serial=0x99)
+    both = _params(tmp_path, [_item(leaf, ca), _item(old, ca, "old")])
+    fake = FakeTraefik(both["dynamic_file"])
+    traefik.run(both, probe=fake.probe)
+    traefik.run(dict(both, state="commit"), probe=fake.probe)
+    assert fake.probe("h", 443, "old.example.test")
+    params = _params(tmp_path, [_item(leaf, ca)], absent=[{"name": "old"}])
+    for check_mode, want in [(True, True), (False, True), (False, False), (True, False)]:
+        changed, result = traefik.run(params, check_mode=check_mode, probe=fake.probe)
+        assert changed is want, check_mode
+        assert result["absent"][0]["changed"] is want
+        assert result["absent"][0]["previous_serial"] == ("99" if want else None)
+    assert not os.path.exists(str(tmp_path / "certs" / "old.crt"))
+    assert not os.path.exists(str(tmp_path / "certs" / "old.key"))
+    assert "old" not in open(params["dynamic_file"]).read()
+    with pytest.raises(TargetError, match="DEFAULT CERT"):
+        fake.probe("h", 443, "old.example.test")
+
+
+def test_absent_and_present_at_once_is_refused(tmp_path, ca, leaf):
+    with pytest.raises(InputError, match="both installed and absent"):
+        traefik.run(_params(tmp_path, [_item(leaf, ca)], absent=[{"name": "www.example.test"}]))
+    assert not os.path.exists(str(tmp_path / "certs"))
