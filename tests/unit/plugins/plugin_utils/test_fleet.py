@@ -610,6 +610,8 @@ def test_report_rows_threshold_groups_and_store_match():
     assert rows[0]["target"] == "nginx"
     unknown = fleet.report_rows(checks, answers, {})
     assert all(r["matches_store"] is None and r["flags"] == [] for r in unknown)
+
+
 # ------------------------------------------------------------------------------- decommissioning
 OLD = {"name": "old", "identifiers": ["old.example.test"], "install_hosts": ["web", "lb"], "state": "absent",
        "revoke": True}
