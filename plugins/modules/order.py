@@ -73,8 +73,11 @@ options:
     description:
       - V(pending) creates or resumes orders and returns the challenges to deploy.
       - V(valid) answers the challenges and stores the issued certificates.
+      - V(released) gives up the leases O(run_id) holds on the certificates (store only, no request
+        to the CA): a run that stops before V(valid) calls it, so the next run does not wait for
+        the leases to expire. The role does this in its cleanup path. Returns RV(released).
     type: str
-    choices: [pending, valid]
+    choices: [pending, valid, released]
     default: pending
   certificates:
     description: The certificates, each named uniquely; the name is the directory in the store.
@@ -330,6 +333,11 @@ cleanup_challenges:
   returned: always
   type: list
   elements: dict
+released:
+  description: With O(state=released), the certificates whose lease of O(run_id) was given up.
+  returned: when O(state=released)
+  type: list
+  elements: str
 due:
   description: Names of the certificates that are due.
   returned: always
@@ -359,7 +367,7 @@ def _run(module):
 
 def main():
     spec = acme_argument_spec(
-        state=dict(type="str", choices=["pending", "valid"], default="pending"),
+        state=dict(type="str", choices=["pending", "valid", "released"], default="pending"),
         certificates=dict(type="list", elements="dict", required=True, options=dict(
             name=dict(type="str", required=True),
             identifiers=dict(type="list", elements="str", required=True),

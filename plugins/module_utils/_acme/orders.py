@@ -431,6 +431,8 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
     run_id = params.get("run_id") or None
     if run_id is not None:
         validate_safe_name(run_id, "run_id")
+    if params["state"] == "released":
+        return release_leases(store, lock, ledger, [w.name for w in wants], run_id, check_mode)
     timeout = params.get("request_timeout") or 20.0
     directory = _once(lambda: read_directory(url, verify, timeout))   # plain GET, no account
     advisor = ari.Advisor(directory, lambda ri_url: plain_get(ri_url, verify, timeout), store, check_mode) \
@@ -460,6 +462,24 @@ def run_orders(params: t.Dict[str, t.Any], check_mode: bool, store: t.Any,
         raise CertfleetError("%d of %d certificates failed: %s" % (
             len(failed), len(results), " | ".join("%s: %s" % (r["name"], r["error"]) for r in failed)), **summary)
     return any(r.get("changed") for r in results) or bool(cleanup), summary
+
+
+def release_leases(store: t.Any, lock: t.Callable[[t.List[str]], t.ContextManager[t.Any]], runs: t.Any,
+                   names: t.List[str], run_id: t.Optional[str], check_mode: bool) -> t.Tuple[bool, t.Dict[str, t.Any]]:
+    """state=released: a run that stops before validation gives up its leases (store only, no
+    request to the CA), so that the next run need not wait for them to expire."""
+    if not run_id:
+        raise InputError("state=released needs run_id")
+    released = []
+    if runs is not None:
+        with lock(names):
+            for name in names:
+                if runs.holds_lease(store, name, run_id):
+                    released.append(name)
+                    if not check_mode:
+                        runs.release_lease(store, name, run_id)
+    return bool(released), {"certificates": [], "challenges": [], "cleanup_challenges": [], "due": [],
+                            "released": released}
 
 
 def _run_leased(store: t.Any, runner: OrderRunner, wants: t.List[Want], work: t.Callable[[Want, dict], dict],

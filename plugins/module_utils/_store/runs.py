@@ -39,6 +39,11 @@ def take_lease(store: Store, name: str, run_id: str, seconds: float, now: float)
     return lease
 
 
+def holds_lease(store: Store, name: str, run_id: str) -> bool:
+    lease = store.read_record(name, LEASE)
+    return lease is not None and lease.get("run_id") == run_id
+
+
 def release_lease(store: Store, name: str, run_id: str) -> None:
     lease = store.read_record(name, LEASE)
     if lease is not None and lease.get("run_id") == run_id:

@@ -183,3 +183,22 @@ def self_signed_for(conn):
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(NAME)]), critical=False)
             .sign(ca, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_run_that_stops_before_validation_releases_its_leases(tmp_path):
+    store, conn = Store(str(tmp_path)), FakeConn()
+    call(store, conn, "pending", "run-a")
+    assert runs.holds_lease(store, NAME, "run-a")
+
+    def released(run_id, check):
+        return orders.release_leases(store, lambda names: lock.locked(store.ensure_dir("locks"), names),
+                                     runs, [NAME], run_id, check)
+
+    assert released("run-b", False) == (False, {"certificates": [], "challenges": [], "cleanup_challenges": [],
+                                                "due": [], "released": []})   # not its lease
+    assert released("run-a", True)[0] is True and runs.holds_lease(store, NAME, "run-a")   # check mode
+    changed, out = released("run-a", False)
+    assert changed and out["released"] == [NAME] and not runs.holds_lease(store, NAME, "run-a")
+    assert released("run-a", False)[0] is False   # again: nothing to release
+    results, _cleanup = call(store, conn, "pending", "run-b")   # the next run goes on at once
+    assert results[0]["status"] == "pending"
