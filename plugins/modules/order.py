@@ -74,7 +74,7 @@ options:
       - V(pending) creates or resumes orders and returns the challenges to deploy.
       - V(valid) answers the challenges and stores the issued certificates.
       - V(released) gives up the leases O(run_id) holds on the certificates (store only, no request
-        to the CA): a run that stops before V(valid) calls it, so the next run does not wait for
+        to the CA). A run that stops before V(valid) calls it, so the next run does not wait for
         the leases to expire. The role does this in its cleanup path. Returns RV(released).
     type: str
     choices: [pending, valid, released]
