@@ -65,13 +65,8 @@ def address_of(options: t.Dict[str, t.Any]) -> str:
 
 
 def server_names(values: t.Any, what: str) -> t.List[str]:
-    if not isinstance(values, list) or not values:
-        raise InputError("%s: server_names must be a non-empty list" % what)
-    for value in values:
-        if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
-            raise InputError("%s: server name %r is not one ServerName/ServerAlias value (no spaces, "
-                             "quotes, backslashes, < > #)" % (what, value))
-    return list(values)
+    return nginx.checked_names(values, what, _NAME_RE,
+                               "ServerName/ServerAlias value (no spaces, quotes, backslashes, < > #)")
 
 
 def directive_lines(text: t.Optional[str], what: str) -> t.List[str]:

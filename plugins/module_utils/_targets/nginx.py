@@ -134,14 +134,19 @@ def directive_lines(text: t.Optional[str], what: str) -> t.List[str]:
     return lines
 
 
-def server_names(values: t.Any, what: str) -> t.List[str]:
+def checked_names(values: t.Any, what: str, pattern: t.Pattern[str], kind: str) -> t.List[str]:
+    """A non-empty list of server names, each matching ``pattern`` (one value of ``kind``)."""
     if not isinstance(values, list) or not values:
         raise InputError("%s: server_names must be a non-empty list" % what)
     for value in values:
-        if not isinstance(value, str) or not _SERVER_NAME_RE.fullmatch(value):
-            raise InputError("%s: server name %r is not one nginx server_name value (no spaces, "
-                             "quotes, backslashes, ; { } #)" % (what, value))
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise InputError("%s: server name %r is not one %s" % (what, value, kind))
     return list(values)
+
+
+def server_names(values: t.Any, what: str) -> t.List[str]:
+    return checked_names(values, what, _SERVER_NAME_RE,
+                         "nginx server_name value (no spaces, quotes, backslashes, ; { } #)")
 
 
 def _listen_address(address: str) -> str:
